@@ -1,0 +1,1 @@
+//! `lifted`: the host side of the lifted kit (training, evaluation, certification, export).
