@@ -195,6 +195,7 @@ pub fn header_padding(header_len: usize) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

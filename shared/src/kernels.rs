@@ -22,7 +22,7 @@ pub fn affine(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
     let mut w4 = w.chunks_exact(4 * n);
     let mut b4 = b.chunks_exact(4);
     let mut done = 0usize;
-    for (y4, (wq, bq)) in (&mut *y).chunks_exact_mut(4).zip((&mut w4).zip(&mut b4)) {
+    for (y4, (wq, bq)) in y.chunks_exact_mut(4).zip((&mut w4).zip(&mut b4)) {
         let (r0, rest) = wq.split_at(n);
         let (r1, rest) = rest.split_at(n);
         let (r2, r3) = rest.split_at(n);
@@ -117,9 +117,9 @@ mod tests {
             4 => -4.0f32..4.0,
             1 => Just(0.0f32),
             1 => Just(-0.0f32),
-            1 => (-1e-30f32..1e-30),
+            1 => -1e-30f32..1e-30,
             1 => Just(f32::MIN_POSITIVE / 8.0),
-            1 => (-1e30f32..1e30),
+            1 => -1e30f32..1e30,
         ]
     }
 

@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
+// `!(x > 0.0)` is how this crate rejects NaN together with the failing comparison; it is deliberate.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -10,14 +12,27 @@ extern crate alloc;
 pub mod config;
 mod error;
 pub mod format;
+pub mod fp;
+mod infer;
 pub mod kernels;
 mod model;
 pub mod schedule;
+mod track;
+mod certify;
+pub mod fast;
 
 #[cfg(feature = "alloc")]
 pub mod bounds;
+#[cfg(feature = "alloc")]
+pub mod write;
+#[cfg(feature = "_reference")]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
+pub mod reference;
 
 pub use config::{Activation, Family, Init, Schedule, MAX_LAYERS, MAX_SWEEPS};
 pub use error::Error;
 pub use format::{BoundMethod, CertSpec, Header, LayerBounds, LayerSpec, FORMAT_VERSION};
+pub use certify::{certify, Certificate, Norm, Rejection};
+pub use infer::{check_input, infer, top_two, Outcome, Workspace};
 pub use model::{Aligned, ModelView};
+pub use track::Track;

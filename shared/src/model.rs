@@ -38,6 +38,11 @@ fn sat_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// Σ|v| in f32 with every addition rounded down: a lower bound of the exact sum.
+fn abs_sum_down<'v>(v: impl IntoIterator<Item = &'v f32>) -> f32 {
+    v.into_iter().fold(0.0f32, |s, x| (s + x.abs()).next_down().max(0.0))
+}
+
 fn finite_nonneg(v: f32) -> bool {
     v.is_finite() && v >= 0.0
 }
@@ -88,7 +93,7 @@ impl<'a> ModelView<'a> {
         let computed = CRC32.checksum(content);
         let header_bytes = content.get(PREFIX_LEN..PREFIX_LEN + header_len).ok_or(Error::MalformedHeader)?;
         let header: Header<'a> = match postcard::take_from_bytes(header_bytes) {
-            Ok((h, rest)) if rest.is_empty() => h,
+            Ok((h, [])) => h,
             // A header that does not decode in a blob whose checksum fails is reported as corruption.
             _ if stored != computed => return Err(Error::BadChecksum { stored, computed }),
             _ => return Err(Error::MalformedHeader),
@@ -193,6 +198,22 @@ impl<'a> ModelView<'a> {
                 .all(|e| e.is_finite() && e > 0.0);
             if !(pairs_ok && layers_ok && eps_ok) {
                 return Err(Error::BadConstant);
+            }
+            // The cheap constants are checked against lower bounds of their true values (sums
+            // rounded down): a blob that understates them is refused instead of certifying
+            // unsoundly.
+            for k in 1..=self.layers() {
+                let Some(b) = self.layer(k).map(|l| l.bounds) else { continue };
+                let (w, bias) = (self.weights(k - 1), self.bias(k - 1));
+                let cols = self.width(k - 1);
+                let row_max = w.chunks_exact(cols).map(abs_sum_down).fold(0.0f32, f32::max);
+                let col_max = (0..cols)
+                    .map(|j| abs_sum_down(w.iter().skip(j).step_by(cols)))
+                    .fold(0.0f32, f32::max);
+                let b_max = bias.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                if b.w_inf < row_max || b.w_one < col_max || b.b_inf < b_max {
+                    return Err(Error::BadConstant);
+                }
             }
         }
         Ok(())

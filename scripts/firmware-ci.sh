@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Firmware CI: installs QEMU, builds every firmware target, runs the QEMU programs and the on-target
+# tests on four machines, and ends with `firmware: N passed, M failed` (exit 0 only when M = 0).
+#
+#   scripts/firmware-ci.sh            # from anywhere in the repository
+#
+# Machines: mps2-an386 (M4F, default), mps2-an500 (M7, same ELF through QEMU_MACHINE),
+# lm3s6965evb (M3, --features lm3s), microbit (M0, --features microbit). The nRF52840-DK board is
+# built only (it needs a probe to run). Every QEMU run is under `timeout` (firmware/qemu-run.sh).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+start=$SECONDS
+step() { printf '\n== %s (%ds)\n' "$*" $((SECONDS - start)); }
+
+step "install QEMU"
+"$root/scripts/install-qemu.sh"
+
+cd "$root/firmware" # cargo reads firmware/.cargo/config.toml relative to the current directory
+
+M4=()
+M3=(--target thumbv7m-none-eabi --features lm3s)
+M0=(--target thumbv6m-none-eabi --features microbit)
+
+step "format"
+cargo fmt --check # the firmware workspace only (no --all: that would also format ../shared)
+
+step "build: M4F/M7 (thumbv7em-none-eabihf)"
+cargo build -q --release "${M4[@]}"
+step "build: M3 lm3s6965evb (thumbv7m-none-eabi)"
+cargo build -q --release "${M3[@]}"
+step "build: M0 microbit (thumbv6m-none-eabi)"
+cargo build -q --release "${M0[@]}"
+step "build: nRF52840-DK (probe-rs, defmt-rtt)"
+cargo build -q --release -p lifted-nrf52840dk
+test -f target/thumbv7em-none-eabihf/release/lifted-nrf52840dk
+
+passed=0
+failed=0
+pass() {
+  passed=$((passed + 1))
+  echo "ok: $*"
+}
+fail() {
+  failed=$((failed + 1))
+  echo "FAILED: $*"
+}
+
+# The placeholder blob is not a model (no `LIFT` magic): `check` must then fail cleanly. Once a real
+# export replaces models/demo.lfm, `check` must succeed.
+if [ "$(head -c 4 models/demo.lfm)" = "LIFT" ]; then
+  check_rc=0 check_out="model ok:"
+else
+  check_rc=1 check_out="model error:"
+fi
+
+# run_program <machine> <bin> <expected status> <expected output prefix> <cargo args...>
+run_program() {
+  local machine=$1 bin=$2 want_rc=$3 want_out=$4
+  shift 4
+  local out rc=0
+  out=$(QEMU_MACHINE=$machine cargo run -q --release --bin "$bin" "$@" 2>&1) || rc=$?
+  printf '%s\n' "$out" | sed "s/^/  [$machine $bin] /"
+  if [ "$rc" -eq "$want_rc" ] && grep -q "^$want_out" <<<"$out"; then
+    pass "$machine $bin (exit $rc)"
+  else
+    fail "$machine $bin: exit $rc, expected $want_rc and a line starting with '$want_out'"
+  fi
+}
+
+# run_tests <machine> <cargo args...>: on-target tests; counts come from the `N passed, M failed` line.
+run_tests() {
+  local machine=$1
+  shift
+  local out rc=0 line p f
+  out=$(QEMU_MACHINE=$machine cargo test -q "$@" 2>&1) || rc=$?
+  printf '%s\n' "$out" | sed "s/^/  [$machine on_target] /"
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' <<<"$out" | tail -n 1 || true)
+  if [ -z "$line" ]; then
+    fail "$machine on_target: no summary line (exit $rc)"
+    return
+  fi
+  p=${line%% passed*}
+  f=${line#*, }
+  f=${f%% failed*}
+  passed=$((passed + p))
+  failed=$((failed + f))
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    fail "$machine on_target: exit $rc despite '$line'"
+  fi
+}
+
+for spec in "mps2-an386:M4" "mps2-an500:M4" "lm3s6965evb:M3" "microbit:M0"; do
+  machine=${spec%%:*}
+  declare -n args=${spec##*:}
+  step "QEMU $machine"
+  run_program "$machine" check "$check_rc" "$check_out" "${args[@]}"
+  run_program "$machine" fault 102 "HardFault at" "${args[@]}"
+  run_program "$machine" expected_panic 0 "panicked (expected)" "${args[@]}"
+  run_tests "$machine" "${args[@]}"
+  unset -n args
+done
+
+step "done"
+echo "firmware: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

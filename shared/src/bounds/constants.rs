@@ -1,0 +1,240 @@
+//! All certificate constants of a model, computed soundly in f64 (SPEC §8.2–§8.5).
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::norms::{add_up, max_abs, mul_up, norm_inf_upper, norm_one_upper, row_diff_l1_upper, row_diff_l2_upper, sqrt_up, to_f32_up};
+use super::spectral::spectral_upper;
+use crate::config::{Family, Init};
+use crate::format::{BoundMethod, CertSpec, LayerBounds};
+use crate::schedule::{Update, Updates};
+use crate::write::{Constants, ModelParams};
+
+/// Settings for [`compute`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Largest ℓ2 input radius to certify (the float error terms are computed for it).
+    pub eps_l2_max: f32,
+    /// Largest ℓ∞ input radius to certify.
+    pub eps_inf_max: f32,
+    /// Largest ℓ2 radius for hidden-activity perturbations.
+    pub eps_internal_max: f32,
+    /// Gram-iteration steps for the spectral bounds.
+    pub gram_steps: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { eps_l2_max: 2.0, eps_inf_max: 0.3, eps_internal_max: 2.0, gram_steps: 10 }
+    }
+}
+
+/// Sound per-layer norms (f64, upper bounds) of `W_m`, `b_m`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LayerNorms {
+    /// ‖W_m‖₂ upper bound.
+    pub l2: f64,
+    /// ‖W_m‖_∞ upper bound.
+    pub inf: f64,
+    /// ‖W_m‖₁ upper bound.
+    pub one: f64,
+    /// ‖b_m‖_∞ (exact).
+    pub bias: f64,
+}
+
+/// Per-layer norms of every layer of `model`.
+pub fn layer_norms(model: &ModelParams, gram_steps: u32) -> Vec<LayerNorms> {
+    let mut fan_in = model.input_dim;
+    let mut out = Vec::with_capacity(model.layers.len());
+    for l in &model.layers {
+        let rows = l.bias.len();
+        out.push(LayerNorms {
+            l2: spectral_upper(&l.weights, rows, fan_in, gram_steps).upper,
+            inf: norm_inf_upper(&l.weights, rows, fan_in),
+            one: norm_one_upper(&l.weights, rows, fan_in),
+            bias: max_abs(&l.bias),
+        });
+        fan_in = rows;
+    }
+    out
+}
+
+/// Which induced norm a sensitivity recursion works in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecursionNorm {
+    /// ℓ2 → ℓ2 (spectral constants; family-A self term uses symmetry).
+    L2,
+    /// ℓ∞ → ℓ∞ (row/column abs-sum constants).
+    Inf,
+}
+
+/// Result of the block recursion over the schedule (SPEC §8.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sensitivity {
+    /// δ_k after the last update: a Lipschitz bound of x ↦ z_k^{(K)} (k = 0 … L).
+    pub last: Vec<f64>,
+    /// max over all update times of δ_k.
+    pub max: Vec<f64>,
+}
+
+/// Runs the sensitivity recursion δ_k ← c⁻δ_{k−1} + c⁰δ_k + c⁺δ_{k+1} along the model's update
+/// list, with upward rounding. For K = 0 and forward init it is exactly the product of norms.
+pub fn sensitivity(model: &ModelParams, norms: &[LayerNorms], which: RecursionNorm) -> Sensitivity {
+    let l = model.layers.len();
+    let mut d = vec![0.0f64; l + 2];
+    d[0] = 1.0;
+    let mut max = vec![0.0f64; l + 1];
+    max[0] = 1.0;
+    let w = |m: usize| -> f64 {
+        norms.get(m).map_or(f64::INFINITY, |n| match which {
+            RecursionNorm::L2 => n.l2,
+            RecursionNorm::Inf => n.inf,
+        })
+    };
+    for u in Updates::new(l, usize::from(model.sweeps), model.init, model.schedule) {
+        let k = match u {
+            Update::Forward(k) | Update::Hidden(k) => k,
+            Update::Output => l,
+        };
+        let new = match u {
+            Update::Forward(_) | Update::Output => mul_up(w(k - 1), d[k - 1]),
+            Update::Hidden(_) => {
+                let spec = &model.layers[k - 1];
+                let (rho, eta) = (f64::from(spec.rho), f64::from(spec.step));
+                let n = norms.get(k).copied();
+                let (below, own, above) = match (model.family, which) {
+                    (Family::FenchelYoung, RecursionNorm::L2) => {
+                        let s = n.map_or(f64::INFINITY, |n| n.l2);
+                        let one_minus = 1.0 - eta; // exact: eta ∈ (0, 1] is an f32
+                        let curv = mul_up(mul_up(mul_up(eta, rho), s), s);
+                        let own = if curv > one_minus { curv - one_minus } else { one_minus };
+                        (mul_up(eta, w(k - 1)), super::norms::up(own), mul_up(mul_up(eta, rho), s))
+                    }
+                    (Family::FenchelYoung, RecursionNorm::Inf) => {
+                        let (one, inf) = n.map_or((f64::INFINITY, f64::INFINITY), |n| (n.one, n.inf));
+                        let own = add_up(1.0 - eta, mul_up(mul_up(mul_up(eta, rho), one), inf));
+                        (mul_up(eta, w(k - 1)), own, mul_up(mul_up(eta, rho), one))
+                    }
+                    (Family::Hopfield, RecursionNorm::L2) => {
+                        let s = n.map_or(f64::INFINITY, |n| n.l2);
+                        (w(k - 1), 0.0, mul_up(rho, s))
+                    }
+                    (Family::Hopfield, RecursionNorm::Inf) => {
+                        let one = n.map_or(f64::INFINITY, |n| n.one);
+                        (w(k - 1), 0.0, mul_up(rho, one))
+                    }
+                };
+                add_up(add_up(mul_up(below, d[k - 1]), mul_up(own, d[k])), mul_up(above, d[k + 1]))
+            }
+        };
+        d[k] = new;
+        if new > max[k] || new.is_nan() {
+            max[k] = new;
+        }
+    }
+    d.truncate(l + 1);
+    Sensitivity { last: d, max }
+}
+
+/// Forward-pass products Π_{m<k} ‖W_m‖ (k = 0 … L), rounded up.
+fn forward_products(norms: &[LayerNorms], which: RecursionNorm) -> Vec<f64> {
+    let mut out = vec![1.0f64];
+    let mut p = 1.0f64;
+    for n in norms {
+        p = mul_up(p, if which == RecursionNorm::L2 { n.l2 } else { n.inf });
+        out.push(p);
+    }
+    out
+}
+
+fn is_forward_deployment(model: &ModelParams) -> bool {
+    model.init == Init::Forward && (model.family == Family::FenchelYoung || model.sweeps == 0)
+}
+
+/// Computes every certificate constant of `model` (SPEC §8.8), rounded up to f32.
+///
+/// Under forward deployment (family A with forward init, or K = 0) the deployed map is the forward
+/// pass, so the product-of-norms bound applies; the minimum with the sweep recursion is stored.
+/// A constant that is not finite marks the whole set invalid: the model then never certifies.
+pub fn compute(model: &ModelParams, limits: &Limits) -> Constants {
+    let l = model.layers.len();
+    let norms = layer_norms(model, limits.gram_steps);
+    let fwd = is_forward_deployment(model);
+    let mut lip = [RecursionNorm::L2, RecursionNorm::Inf].map(|which| {
+        let s = sensitivity(model, &norms, which);
+        if fwd {
+            let p = forward_products(&norms, which);
+            let pick = |a: &[f64]| a.iter().zip(&p).map(|(&x, &y)| x.min(y)).collect::<Vec<_>>();
+            Sensitivity { last: pick(&s.last), max: pick(&s.max) }
+        } else {
+            s
+        }
+    });
+    let [l2, inf] = &mut lip;
+    let classes = model.layers.last().map_or(0, |x| x.bias.len());
+    let fan_last = if l >= 2 { model.layers[l - 2].bias.len() } else { model.input_dim };
+    let w_last = model.layers.last().map_or(&[][..], |x| &x.weights[..]);
+    let sqrt_n0 = sqrt_up(model.input_dim as f64);
+    let mut pairs_l2 = Vec::new();
+    let mut pairs_inf = Vec::new();
+    let mut pairs_internal = vec![Vec::new(); l.saturating_sub(1)];
+    // Internal constants: Π_{m=k}^{L−2} ‖W_m‖₂ for k = 1 … L−1.
+    let tail = |k: usize| -> f64 { (k..l - 1).fold(1.0, |p, m| mul_up(p, norms[m].l2)) };
+    for i in 0..classes {
+        for j in i + 1..classes {
+            let d2 = row_diff_l2_upper(w_last, fan_last, i, j);
+            let d1 = row_diff_l1_upper(w_last, fan_last, i, j);
+            let k2 = mul_up(d2, l2.last[l - 1]);
+            let kinf = mul_up(d1, inf.last[l - 1]).min(mul_up(sqrt_n0, k2));
+            pairs_l2.push(to_f32_up(k2));
+            pairs_inf.push(to_f32_up(kinf));
+            for (k, t) in pairs_internal.iter_mut().enumerate() {
+                t.push(to_f32_up(mul_up(d2, tail(k + 1))));
+            }
+        }
+    }
+    let layers: Vec<LayerBounds> = (0..l)
+        .map(|k| LayerBounds {
+            w_l2: to_f32_up(norms[k].l2),
+            w_inf: to_f32_up(norms[k].inf),
+            w_one: to_f32_up(norms[k].one),
+            b_inf: to_f32_up(norms[k].bias),
+            lip_l2: to_f32_up(l2.max[k + 1]),
+            lip_inf: to_f32_up(inf.max[k + 1]),
+        })
+        .collect();
+    let all_finite = layers.iter().all(|b| {
+        [b.w_l2, b.w_inf, b.w_one, b.b_inf, b.lip_l2, b.lip_inf].iter().all(|v| v.is_finite())
+    }) && pairs_l2.iter().chain(&pairs_inf).chain(pairs_internal.iter().flatten()).all(|v| v.is_finite());
+    let method = if !all_finite {
+        BoundMethod::None
+    } else if fwd {
+        BoundMethod::Minimum
+    } else {
+        BoundMethod::SweepRecursion
+    };
+    Constants {
+        layers,
+        cert: CertSpec {
+            valid: all_finite,
+            eps_l2_max: limits.eps_l2_max,
+            eps_inf_max: limits.eps_inf_max,
+            eps_internal_max: limits.eps_internal_max,
+            l2_method: method,
+            inf_method: method,
+        },
+        pairs_l2: if all_finite { pairs_l2 } else { pairs_l2.iter().map(|_| 0.0).collect() },
+        pairs_inf: if all_finite { pairs_inf } else { pairs_inf.iter().map(|_| 0.0).collect() },
+        pairs_internal: if all_finite { pairs_internal } else { pairs_internal.iter().map(|t| t.iter().map(|_| 0.0).collect()).collect() },
+    }
+}
+
+/// The largest family-A step η = 1/(1 + ρσ̄²) that keeps the damped update monotone (SPEC §4.2),
+/// rounded down to f32 so that the stored step never exceeds it.
+pub fn monotone_step(rho: f32, sigma_upper: f64) -> f32 {
+    let l = mul_up(mul_up(f64::from(rho), sigma_upper), sigma_upper);
+    let eta = 1.0 / add_up(1.0, l);
+    let v = eta as f32;
+    let v = if f64::from(v) > eta { v.next_down() } else { v };
+    if v > 0.0 && v <= 1.0 { v } else { f32::MIN_POSITIVE }
+}

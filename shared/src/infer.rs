@@ -1,0 +1,222 @@
+//! Fixed-iteration activity minimisation: [`infer`] runs the model's stored schedule.
+
+use crate::config::{Activation, Family, Init};
+use crate::error::Error;
+use crate::fp::max_abs;
+use crate::kernels::{affine, affine_t};
+use crate::model::ModelView;
+use crate::schedule::{Update, Updates};
+use crate::track::Track;
+
+/// Caller-owned scratch memory for [`infer`]: the state z_1 … z_L and three work vectors.
+///
+/// ```
+/// # fn demo(model: &lifted_core::ModelView<'_>) {
+/// let mut buf = [0.0f32; 1024];
+/// let needed = lifted_core::Workspace::required(model);
+/// assert!(needed <= buf.len());
+/// let mut ws = lifted_core::Workspace::new(&mut buf);
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Workspace<'b> {
+    buf: &'b mut [f32],
+}
+
+impl<'b> Workspace<'b> {
+    /// Wraps a buffer; its size is checked by [`infer`] against [`Workspace::required`].
+    pub fn new(buf: &'b mut [f32]) -> Self {
+        Workspace { buf }
+    }
+
+    /// Number of f32 values [`infer`] needs for `model`: Σ_{k≥1} n_k + 3·max_{k≥1} n_k.
+    pub fn required(model: &ModelView<'_>) -> usize {
+        let state: usize = (1..=model.layers()).map(|k| model.width(k)).sum();
+        let widest = (1..=model.layers()).map(|k| model.width(k)).max().unwrap_or(0);
+        state + 3 * widest
+    }
+
+    /// Bytes of RAM [`infer`] needs for `model`.
+    pub fn required_bytes(model: &ModelView<'_>) -> usize {
+        Self::required(model) * 4
+    }
+}
+
+/// The result of [`infer`].
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome<'w> {
+    /// Output activities z_L (the logits), borrowed from the workspace.
+    pub logits: &'w [f32],
+    /// Predicted class: the first index of the largest logit.
+    pub class: usize,
+    /// Runner-up class: the first index of the largest logit among the others.
+    pub runner_up: usize,
+    /// `logits[class] − logits[runner_up]` in f32 (0 on a tie).
+    pub margin: f32,
+    /// Float error bounds recorded for the certificate.
+    pub track: Track,
+    /// Final state blocks, for internal certificates and diagnostics.
+    state: &'w [f32],
+}
+
+impl<'w> Outcome<'w> {
+    /// Block z_k of the final state (1 ≤ k ≤ L); empty otherwise.
+    pub fn block(&self, model: &ModelView<'_>, k: usize) -> &'w [f32] {
+        if k == 0 || k > model.layers() {
+            return &[];
+        }
+        let at: usize = (1..k).map(|j| model.width(j)).sum();
+        self.state.get(at..at + model.width(k)).unwrap_or(&[])
+    }
+}
+
+/// Applies `act` in place; returns `false` if any pre-activation is NaN or infinite.
+fn activate(act: Activation, v: &mut [f32]) -> bool {
+    let mut finite = true;
+    for x in v.iter_mut() {
+        finite &= x.is_finite();
+        *x = act.apply(*x);
+    }
+    finite
+}
+
+/// Splits the state into (z_{k−1}, z_k, z_{k+1}) for 1 ≤ k ≤ L (z_{L+1} is empty; z_0 is `input`).
+fn blocks<'s>(model: &ModelView<'_>, state: &'s mut [f32], input: &'s [f32], k: usize) -> (&'s [f32], &'s mut [f32], &'s [f32]) {
+    let start: usize = (1..k).map(|j| model.width(j)).sum();
+    let (before, rest) = state.split_at_mut(start.min(state.len()));
+    let (cur, after) = rest.split_at_mut(model.width(k).min(rest.len()));
+    let prev = if k == 1 {
+        input
+    } else {
+        let w = model.width(k - 1);
+        before.get(before.len().saturating_sub(w)..).unwrap_or(&[])
+    };
+    let next = after.get(..model.width(k + 1).min(after.len())).unwrap_or(&[]);
+    (prev, cur, next)
+}
+
+/// Checks an input against the model: length, finiteness, declared range.
+pub fn check_input(model: &ModelView<'_>, input: &[f32]) -> Result<(), Error> {
+    if input.len() != model.input_dim() {
+        return Err(Error::InputLength { expected: model.input_dim() as u32, got: input.len() as u32 });
+    }
+    let h = model.header();
+    for (i, &v) in input.iter().enumerate() {
+        if !v.is_finite() {
+            return Err(Error::InputNonFinite { index: i as u32 });
+        }
+        if !(v >= h.input_min && v <= h.input_max) {
+            return Err(Error::InputOutOfRange { index: i as u32 });
+        }
+    }
+    Ok(())
+}
+
+/// Runs the model's inference schedule on `input`: the init, then exactly K sweeps of block
+/// updates of the model's potential (SPEC §4), with no convergence test.
+///
+/// Never panics; allocates nothing. Errors: a bad input, a workspace smaller than
+/// [`Workspace::required`], or an overflow ([`Error::NonFiniteResult`]).
+pub fn infer<'w>(model: &ModelView<'_>, input: &[f32], ws: &'w mut Workspace<'_>) -> Result<Outcome<'w>, Error> {
+    check_input(model, input)?;
+    let needed = Workspace::required(model);
+    if ws.buf.len() < needed {
+        return Err(Error::WorkspaceTooSmall { needed: needed as u32, got: ws.buf.len() as u32 });
+    }
+    let l = model.layers();
+    let state_len: usize = (1..=l).map(|k| model.width(k)).sum();
+    let widest = (needed - state_len) / 3;
+    let (state, scratch) = ws.buf.split_at_mut(state_len);
+    let (s1, rest) = scratch.split_at_mut(widest);
+    let (s2, s3) = rest.split_at_mut(widest);
+
+    let (in_mag, _) = max_abs(input);
+    let mut track = Track::new(in_mag);
+    let forward_deployment = model.is_forward_deployment();
+    if model.init() == Init::Zero {
+        state.iter_mut().for_each(|v| *v = 0.0);
+    }
+    let mut init_done = model.init() == Init::Zero;
+
+    for u in Updates::new(l, model.sweeps(), model.init(), model.schedule()) {
+        let k = match u {
+            Update::Forward(k) | Update::Hidden(k) => k,
+            Update::Output => l,
+        };
+        if !matches!(u, Update::Forward(_)) {
+            init_done = true;
+        }
+        let spec = model.layer(k).copied().ok_or(Error::InvalidConfig)?;
+        let (prev, cur, next) = blocks(model, state, input, k);
+        let finite = match u {
+            Update::Forward(_) | Update::Output => {
+                affine(model.weights(k - 1), model.bias(k - 1), prev, cur);
+                activate(spec.activation, cur)
+            }
+            Update::Hidden(_) => {
+                let n_k = cur.len();
+                let n_next = next.len();
+                let a = s1.get_mut(..n_k).unwrap_or(&mut []);
+                affine(model.weights(k - 1), model.bias(k - 1), prev, a);
+                let c = s3.get_mut(..n_k).unwrap_or(&mut []);
+                match model.family() {
+                    Family::FenchelYoung => {
+                        let d = s2.get_mut(..n_next).unwrap_or(&mut []);
+                        affine(model.weights(k), model.bias(k), cur, d);
+                        let up = model.layer(k + 1).map_or(Activation::Identity, |s| s.activation);
+                        for (di, &zi) in d.iter_mut().zip(next) {
+                            *di = zi - up.apply(*di);
+                        }
+                        affine_t(model.weights(k), d, c);
+                        let (rho, eta) = (spec.rho, spec.step);
+                        for ((zi, &ai), &ci) in cur.iter_mut().zip(a.iter()).zip(c.iter()) {
+                            *zi = *zi + eta * ((ai - *zi) + rho * ci);
+                        }
+                    }
+                    Family::Hopfield => {
+                        affine_t(model.weights(k), next, c);
+                        let rho = spec.rho;
+                        for ((zi, &ai), &ci) in cur.iter_mut().zip(a.iter()).zip(c.iter()) {
+                            *zi = ai + rho * ci;
+                        }
+                    }
+                }
+                activate(spec.activation, cur)
+            }
+        };
+        if !finite {
+            return Err(Error::NonFiniteResult);
+        }
+        let (mag, _) = max_abs(cur);
+        if forward_deployment && init_done {
+            // The sweeps leave the forward pass unchanged bit for bit (see `sweep_is_exact_noop`):
+            // no new rounding error.
+            track.set_mag(k, mag);
+        } else {
+            track.step(model, u, mag);
+        }
+    }
+
+    let state: &'w [f32] = state;
+    let logits = state.get(state_len - model.classes()..).unwrap_or(&[]);
+    let (class, runner_up) = top_two(logits);
+    let margin = logits.get(class).copied().unwrap_or(0.0) - logits.get(runner_up).copied().unwrap_or(0.0);
+    Ok(Outcome { logits, class, runner_up, margin, track, state })
+}
+
+/// Indices of the largest and second-largest values (first index wins ties).
+pub fn top_two(v: &[f32]) -> (usize, usize) {
+    let mut best = 0usize;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v.get(best).copied().unwrap_or(f32::NEG_INFINITY) {
+            best = i;
+        }
+    }
+    let mut second = if best == 0 { 1 } else { 0 };
+    for (i, &x) in v.iter().enumerate() {
+        if i != best && x > v.get(second).copied().unwrap_or(f32::NEG_INFINITY) {
+            second = i;
+        }
+    }
+    (best, second)
+}

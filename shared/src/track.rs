@@ -1,0 +1,149 @@
+//! Float error tracking along the update list (SPEC §8.6), run alongside inference.
+//!
+//! For every block j the tracker keeps ξ_j ≥ ‖ẑ_j − z_j‖_∞, the distance between the f32 state and
+//! the state the same schedule would reach in exact arithmetic, and the same bound ξᵇ_j for any
+//! input in the certified ball. One update of block k costs O(1) scalar work: the local rounding
+//! error of the update is bounded from the ∞-norms of its inputs and the stored per-layer norms, and
+//! the inherited error is propagated with the update's ∞-norm Lipschitz constants.
+
+use crate::config::{Family, MAX_LAYERS};
+use crate::fp::{gamma, seal, NU, U};
+use crate::model::ModelView;
+use crate::schedule::Update;
+
+/// Error bounds and magnitudes recorded by inference for the certificate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Track {
+    /// ‖ẑ_j‖_∞ of every block of the final state (j = 0 is the input).
+    pub mag: [f32; MAX_LAYERS + 1],
+    /// ξ_j at the input x.
+    pub xi: [f32; MAX_LAYERS + 1],
+    /// ξᵇ_j, valid for every input of the certified ball (radius `eps_l2_max` in ℓ2 and
+    /// `eps_inf_max` in ℓ∞).
+    pub xi_ball: [f32; MAX_LAYERS + 1],
+}
+
+/// Per-layer quantities the error bounds need, all from the header.
+struct Norms {
+    n_in: usize,
+    w_inf: f32,
+    w_one: f32,
+    b_inf: f32,
+}
+
+fn norms(model: &ModelView<'_>, m: usize) -> Norms {
+    // W_m maps block m to block m+1; its bounds are stored with layer m+1.
+    let b = model.layer(m + 1).map(|l| l.bounds).unwrap_or_default();
+    Norms { n_in: model.width(m), w_inf: b.w_inf, w_one: b.w_one, b_inf: b.b_inf }
+}
+
+/// Error and magnitude bound of `fl(W_m z + b_m)` for ‖z‖_∞ ≤ `z`.
+fn affine_err(n: &Norms, z: f32) -> (f32, f32) {
+    let g = gamma(n.n_in + 1);
+    let s = n.w_inf * z + n.b_inf;
+    let err = g * s + (n.n_in + 1) as f32 * NU;
+    (err, s + err)
+}
+
+impl Track {
+    pub(crate) fn new(input_mag: f32) -> Self {
+        let mut t = Track {
+            mag: [0.0; MAX_LAYERS + 1],
+            xi: [0.0; MAX_LAYERS + 1],
+            xi_ball: [0.0; MAX_LAYERS + 1],
+        };
+        t.mag[0] = input_mag;
+        t
+    }
+
+    /// Radius-induced bound R_j on |z_j(x') − z_j(x)| over the certified ball.
+    fn reach(model: &ModelView<'_>, j: usize) -> f32 {
+        let c = &model.header().cert;
+        if j == 0 {
+            return c.eps_l2_max.max(c.eps_inf_max);
+        }
+        let b = model.layer(j).map(|l| l.bounds).unwrap_or_default();
+        let r2 = c.eps_l2_max * b.lip_l2;
+        let ri = c.eps_inf_max * b.lip_inf;
+        (r2.max(ri) * 1.0001).next_up()
+    }
+
+    /// Records update `u` of block `k`, whose new ∞-norm is `new_mag`. Call *before* overwriting
+    /// `mag[k]`: the bounds use the magnitudes of the update's inputs.
+    pub(crate) fn step(&mut self, model: &ModelView<'_>, u: Update, new_mag: f32) {
+        let k = match u {
+            Update::Forward(k) | Update::Hidden(k) => k,
+            Update::Output => model.layers(),
+        };
+        if k == 0 || k > MAX_LAYERS {
+            return;
+        }
+        let mut ball_mag = [0.0f32; MAX_LAYERS + 1];
+        for (j, m) in ball_mag.iter_mut().enumerate().take(model.layers() + 1) {
+            *m = self.mag[j] + self.xi[j] + Self::reach(model, j) + self.xi_ball[j];
+        }
+        let xi = Self::propagate(model, u, k, &self.mag, &self.xi);
+        let xb = Self::propagate(model, u, k, &ball_mag, &self.xi_ball);
+        self.xi[k] = xi;
+        self.xi_ball[k] = xb;
+        self.mag[k] = new_mag;
+    }
+
+    /// Sets the final magnitude of block k without an error update (bit-exact no-op updates).
+    pub(crate) fn set_mag(&mut self, k: usize, m: f32) {
+        if let Some(v) = self.mag.get_mut(k) {
+            *v = m;
+        }
+    }
+
+    fn get(a: &[f32; MAX_LAYERS + 1], j: usize) -> f32 {
+        a.get(j).copied().unwrap_or(0.0)
+    }
+
+    /// New ξ_k after update `u` from magnitudes `z` and errors `xi` of the inputs.
+    fn propagate(model: &ModelView<'_>, u: Update, k: usize, z: &[f32; MAX_LAYERS + 1], xi: &[f32; MAX_LAYERS + 1]) -> f32 {
+        let below = norms(model, k - 1);
+        let (e_a, a_mag) = affine_err(&below, Self::get(z, k - 1));
+        let inherited_below = below.w_inf * Self::get(xi, k - 1);
+        let hidden = matches!(u, Update::Hidden(_));
+        if !hidden {
+            return seal(inherited_below + e_a);
+        }
+        let spec = model.layer(k).copied();
+        let (rho, step) = spec.map_or((0.0, 1.0), |l| (l.rho, l.step));
+        let above = norms(model, k);
+        let n_out = model.width(k + 1);
+        let zk = Self::get(z, k);
+        let zn = Self::get(z, k + 1);
+        match model.family() {
+            Family::FenchelYoung => {
+                // p = f(W_k z_k + b_k), d = z_{k+1} − p, c = W_kᵀ d, z_k ← f(z_k + η((a − z_k) + ρc)).
+                let (e_p, p_mag) = affine_err(&above, zk);
+                let d_mag = (zn + p_mag) * (1.0 + U);
+                let e_d = e_p + U * d_mag;
+                let g_t = gamma(n_out);
+                let e_c = above.w_one * e_d + g_t * above.w_one * d_mag + n_out as f32 * NU;
+                let c_mag = above.w_one * d_mag * (1.0 + g_t) + n_out as f32 * NU;
+                let local = step * (1.0 + gamma(4)) * (e_a + rho * e_c)
+                    + gamma(2) * (4.0 * a_mag + 5.0 * zk + 4.0 * rho * c_mag)
+                    + 2.0 * NU;
+                // ∞-norm Lipschitz constants of the exact update in (z_{k−1}, z_k, z_{k+1}).
+                let one_minus = (1.0 - step).next_up();
+                let c_self = one_minus + step * rho * above.w_one * above.w_inf;
+                let c_up = step * rho * above.w_one;
+                let inherited = step * inherited_below + c_self * Self::get(xi, k) + c_up * Self::get(xi, k + 1);
+                seal(inherited + local)
+            }
+            Family::Hopfield => {
+                // c = W_kᵀ z_{k+1}, z_k ← f(a + ρc).
+                let g_t = gamma(n_out);
+                let e_c = g_t * above.w_one * zn + n_out as f32 * NU;
+                let c_mag = above.w_one * zn * (1.0 + g_t) + n_out as f32 * NU;
+                let local = e_a + rho * (1.0 + U) * e_c + gamma(2) * (a_mag + 2.0 * rho * c_mag) + NU;
+                let inherited = inherited_below + rho * above.w_one * Self::get(xi, k + 1);
+                seal(inherited + local)
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Model format: round trip, validation errors, the committed version-1 fixture.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{blob, params, Config, Rng};
+use lifted_core::bounds::Limits;
+use lifted_core::format::CRC32;
+use lifted_core::write::Blob;
+use lifted_core::{Error, Family, Init, ModelView};
+
+fn sample() -> Blob {
+    let mut rng = Rng(7);
+    blob(&params(&mut rng, &Config::small(Family::FenchelYoung, Init::Forward, 2)), &Limits::default())
+}
+
+/// Rewrites the trailing CRC so that a deliberately edited blob passes the checksum.
+fn reseal(bytes: &mut [u8]) {
+    let n = bytes.len() - 4;
+    let crc = CRC32.checksum(&bytes[..n]);
+    bytes[n..].copy_from_slice(&crc.to_le_bytes());
+}
+
+#[test]
+fn round_trip_preserves_every_parameter_bit() {
+    let mut rng = Rng(11);
+    let p = params(&mut rng, &Config::small(Family::Hopfield, Init::Zero, 3));
+    let b = blob(&p, &Limits::default());
+    let m = ModelView::new_checked(b.as_bytes()).unwrap();
+    assert_eq!(m.layers(), 3);
+    assert_eq!(m.input_dim(), 4);
+    assert_eq!(m.classes(), 3);
+    assert_eq!(m.sweeps(), 3);
+    assert_eq!(m.family(), Family::Hopfield);
+    for (k, l) in p.layers.iter().enumerate() {
+        assert_eq!(common::bits(m.weights(k)), common::bits(&l.weights));
+        assert_eq!(common::bits(m.bias(k)), common::bits(&l.bias));
+        assert_eq!(m.layer(k + 1).unwrap().step.to_bits(), l.step.to_bits());
+    }
+    assert!(m.weights(3).is_empty());
+    assert!(m.header().cert.valid);
+    assert_eq!(m.pairs_l2().len(), 3);
+}
+
+#[test]
+fn higher_version_is_refused() {
+    let mut bytes = sample().as_bytes().to_vec();
+    bytes[4..6].copy_from_slice(&2u16.to_le_bytes());
+    reseal(&mut bytes);
+    let b = Blob::from_bytes(&bytes);
+    assert_eq!(
+        ModelView::new_checked(b.as_bytes()).unwrap_err(),
+        Error::UnsupportedVersion { found: 2, expected: 1 }
+    );
+}
+
+#[test]
+fn every_truncation_is_refused_as_truncated_or_corrupt() {
+    let full = sample().as_bytes().to_vec();
+    for n in 0..full.len() {
+        let b = Blob::from_bytes(&full[..n]);
+        let e = ModelView::new_checked(b.as_bytes()).unwrap_err();
+        assert!(
+            matches!(e, Error::Truncated { .. } | Error::BadChecksum { .. } | Error::MalformedHeader),
+            "length {n}: {e:?}"
+        );
+    }
+}
+
+#[test]
+fn flipped_bit_is_a_checksum_error() {
+    let full = sample().as_bytes().to_vec();
+    let header_len = u32::from_le_bytes(full[8..12].try_into().unwrap()) as usize;
+    // A bit in the weights, one in the header, one in the CRC itself.
+    for at in [full.len() - 40, 12 + header_len / 2, full.len() - 1] {
+        let mut bytes = full.clone();
+        bytes[at] ^= 0x10;
+        let b = Blob::from_bytes(&bytes);
+        let e = ModelView::new_checked(b.as_bytes()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::BadChecksum { .. } | Error::MalformedHeader | Error::Truncated { .. } | Error::TrailingBytes | Error::InconsistentDims
+            ),
+            "byte {at}: {e:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_magic_trailing_bytes_and_misalignment() {
+    let full = sample().as_bytes().to_vec();
+    let mut bad = full.clone();
+    bad[0] = b'X';
+    assert_eq!(ModelView::new_checked(Blob::from_bytes(&bad).as_bytes()).unwrap_err(), Error::BadMagic);
+
+    let mut longer = full.clone();
+    longer.extend_from_slice(&[0, 0, 0, 0]);
+    assert_eq!(ModelView::new_checked(Blob::from_bytes(&longer).as_bytes()).unwrap_err(), Error::TrailingBytes);
+
+    let mut shifted = vec![0u8];
+    shifted.extend_from_slice(&full);
+    let b = Blob::from_bytes(&shifted);
+    assert_eq!(ModelView::new_checked(&b.as_bytes()[1..]).unwrap_err(), Error::Misaligned);
+}
+
+#[test]
+fn non_finite_weight_is_refused() {
+    let mut rng = Rng(3);
+    let mut p = params(&mut rng, &Config::small(Family::FenchelYoung, Init::Forward, 0));
+    let c = lifted_core::bounds::compute(&p, &Limits::default());
+    p.layers[1].weights[2] = f32::NAN;
+    let b = p.to_blob(&c).unwrap();
+    assert_eq!(ModelView::new_checked(b.as_bytes()).unwrap_err(), Error::NonFiniteParameter);
+    p.layers[1].weights[2] = f32::INFINITY;
+    let b = p.to_blob(&c).unwrap();
+    assert_eq!(ModelView::new_checked(b.as_bytes()).unwrap_err(), Error::NonFiniteParameter);
+}
+
+#[test]
+fn invalid_configurations_are_refused() {
+    let mut rng = Rng(5);
+    let base = params(&mut rng, &Config::small(Family::FenchelYoung, Init::Forward, 1));
+    let c = lifted_core::bounds::compute(&base, &Limits::default());
+    let check = |p: &lifted_core::write::ModelParams, want: Error| {
+        let b = p.to_blob(&c).unwrap();
+        assert_eq!(ModelView::new_checked(b.as_bytes()).unwrap_err(), want);
+    };
+    let mut p = base.clone();
+    p.sweeps = lifted_core::MAX_SWEEPS + 1;
+    check(&p, Error::InvalidConfig);
+    let mut p = base.clone();
+    p.layers[2].activation = lifted_core::Activation::Relu;
+    check(&p, Error::InvalidConfig);
+    let mut p = base.clone();
+    p.layers[0].step = 0.0;
+    check(&p, Error::InvalidConfig);
+    let mut p = base.clone();
+    p.layers[0].gamma = -1.0;
+    check(&p, Error::InvalidConfig);
+    let mut p = base.clone();
+    p.input_range = (1.0, 0.0);
+    check(&p, Error::InvalidConfig);
+    let mut p = base.clone();
+    p.layers[0].activation = lifted_core::Activation::ClippedRelu { bound: f32::NAN };
+    check(&p, Error::NonFiniteParameter);
+}
+
+#[test]
+fn negative_constant_marked_valid_is_refused() {
+    let mut rng = Rng(9);
+    let p = params(&mut rng, &Config::small(Family::FenchelYoung, Init::Forward, 0));
+    let mut c = lifted_core::bounds::compute(&p, &Limits::default());
+    c.pairs_l2[0] = -1.0;
+    let b = p.to_blob(&c).unwrap();
+    assert_eq!(ModelView::new_checked(b.as_bytes()).unwrap_err(), Error::BadConstant);
+    let mut c = lifted_core::bounds::compute(&p, &Limits::default());
+    c.layers[1].w_inf = c.layers[1].w_inf * 0.5;
+    let b = p.to_blob(&c).unwrap();
+    assert_eq!(ModelView::new_checked(b.as_bytes()).unwrap_err(), Error::BadConstant, "understated ‖W‖_∞");
+    let mut c = lifted_core::bounds::compute(&p, &Limits::default());
+    c.layers[0].b_inf = 0.0;
+    let b = p.to_blob(&c).unwrap();
+    assert_eq!(ModelView::new_checked(b.as_bytes()).unwrap_err(), Error::BadConstant, "understated ‖b‖_∞");
+    let mut c = lifted_core::bounds::compute(&p, &Limits::default());
+    c.cert.eps_l2_max = 0.0;
+    let b = p.to_blob(&c).unwrap();
+    assert_eq!(ModelView::new_checked(b.as_bytes()).unwrap_err(), Error::BadConstant);
+}
+
+/// The committed version-1 fixture: it must keep loading and give the recorded outputs bit for bit.
+/// `BLESS=1` rewrites the recorded outputs (after a deliberate change to inference or certificate);
+/// the blob itself is only ever written when missing (a new format version gets a new fixture).
+#[test]
+fn version_1_fixture_still_loads_and_gives_recorded_outputs() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let blob_path = dir.join("v1-small.lfm");
+    let out_path = dir.join("v1-small.out");
+    let mut rng = Rng(2024);
+    let inputs: Vec<Vec<f32>> = (0..8).map(|_| common::input(&mut rng, 4)).collect();
+    if std::env::var_os("BLESS").is_some() && !blob_path.exists() {
+        let mut cfg = Config::small(Family::FenchelYoung, Init::Forward, 5);
+        cfg.gamma = vec![0.5, 0.25, 1.0];
+        let b = blob(&params(&mut Rng(1), &cfg), &Limits::default());
+        std::fs::write(&blob_path, b.as_bytes()).unwrap();
+    }
+    let bytes = std::fs::read(&blob_path).expect("tests/fixtures/v1-small.lfm");
+    let b = Blob::from_bytes(&bytes);
+    let m = ModelView::new_checked(b.as_bytes()).unwrap();
+    let mut text = String::new();
+    for x in &inputs {
+        let mut buf = vec![0.0f32; lifted_core::Workspace::required(&m)];
+        let mut ws = lifted_core::Workspace::new(&mut buf);
+        let o = lifted_core::infer(&m, x, &mut ws).unwrap();
+        let c = lifted_core::certify(&m, &o, lifted_core::Norm::L2);
+        text.push_str(&format!("class {} radius {:08x} logits", o.class, c.radius.to_bits()));
+        for v in o.logits {
+            text.push_str(&format!(" {:08x}", v.to_bits()));
+        }
+        text.push('\n');
+    }
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::write(&out_path, &text).unwrap();
+    }
+    let want = std::fs::read_to_string(&out_path).expect("tests/fixtures/v1-small.out");
+    assert_eq!(text, want);
+}
