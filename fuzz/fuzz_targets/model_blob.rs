@@ -1,5 +1,7 @@
 //! Arbitrary bytes → `ModelView::new_checked`; whatever loads runs `infer` and `certify` on an
 //! input taken from the tail of the same bytes. Nothing may panic.
+//!
+//! Run: `cd fuzz && cargo +nightly fuzz run model_blob` (seed corpus in `corpus/model_blob/`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,7 +13,14 @@ fuzz_target!(|data: &[u8]| {
     let Some((&split, rest)) = data.split_first() else { return };
     let cut = (usize::from(split) * rest.len()) / 255;
     let (blob_bytes, input_bytes) = rest.split_at(cut.min(rest.len()));
-    let blob = Blob::from_bytes(blob_bytes);
+    // Odd split bytes re-seal the CRC, so that mutations reach the header decoder and inference.
+    let mut owned = blob_bytes.to_vec();
+    if split & 1 == 1 && owned.len() >= 4 {
+        let n = owned.len() - 4;
+        let crc = lifted_core::format::CRC32.checksum(&owned[..n]);
+        owned[n..].copy_from_slice(&crc.to_le_bytes());
+    }
+    let blob = Blob::from_bytes(&owned);
     let Ok(model) = ModelView::new_checked(blob.as_bytes()) else { return };
     let need = Workspace::required(&model);
     if need > 1 << 20 {
