@@ -27,7 +27,11 @@ fn model(dims: &[usize], sweeps: u16, init: Init) -> ModelParams {
             LayerParams {
                 weights: (0..dims[k] * dims[k + 1]).map(|_| rng.next() * s).collect(),
                 bias: (0..dims[k + 1]).map(|_| rng.next() * 0.1).collect(),
-                activation: if k + 1 == l { Activation::Identity } else { Activation::Relu },
+                activation: if k + 1 == l {
+                    Activation::Identity
+                } else {
+                    Activation::Relu
+                },
                 gamma: 1.0,
                 rho: if k + 1 == l { 0.0 } else { 1.0 },
                 step: 0.25,
@@ -65,11 +69,15 @@ fn bench(c: &mut Criterion) {
             });
             let mut ws = Workspace::new(&mut buf);
             let out = infer(&m, &x, &mut ws).unwrap();
-            c.bench_function(&format!("certify l2 {name}"), |b| b.iter(|| black_box(certify(&m, black_box(&out), Norm::L2))));
+            c.bench_function(&format!("certify l2 {name}"), |b| {
+                b.iter(|| black_box(certify(&m, black_box(&out), Norm::L2)))
+            });
         }
     }
     let p = model(&[784, 128, 128, 10], 5, Init::Forward);
-    c.bench_function("constants [784, 128, 128, 10] K=5", |b| b.iter(|| black_box(compute(black_box(&p), &Limits::default()))));
+    c.bench_function("constants [784, 128, 128, 10] K=5", |b| {
+        b.iter(|| black_box(compute(black_box(&p), &Limits::default())))
+    });
 }
 
 criterion_group!(benches, bench);

@@ -69,7 +69,13 @@ impl Certificate {
 
 /// Radius from margins: min_j down((m̂_cj·(1−2u) − err) / K_cj), capped at `cap`.
 /// Returns (radius, binding class, rejection).
-fn margin_radius(logits: &[f32], c: usize, pairs: &[f32], err: f32, cap: f32) -> (f32, usize, Option<Rejection>) {
+fn margin_radius(
+    logits: &[f32],
+    c: usize,
+    pairs: &[f32],
+    err: f32,
+    cap: f32,
+) -> (f32, usize, Option<Rejection>) {
     let classes = logits.len();
     let sc = logits.get(c).copied().unwrap_or(f32::NAN);
     let mut radius = cap;
@@ -88,15 +94,28 @@ fn margin_radius(logits: &[f32], c: usize, pairs: &[f32], err: f32, cap: f32) ->
         if !(lhs > 0.0) {
             return (0.0, j, Some(Rejection::Margin { against: j as u16 }));
         }
-        let k = pairs.get(pair_index(classes, c, j)).copied().unwrap_or(f32::INFINITY);
-        let r = if k > 0.0 { div_down(lhs, k) } else { f32::INFINITY };
+        let k = pairs
+            .get(pair_index(classes, c, j))
+            .copied()
+            .unwrap_or(f32::INFINITY);
+        let r = if k > 0.0 {
+            div_down(lhs, k)
+        } else {
+            f32::INFINITY
+        };
         if r < radius {
             radius = r;
             binding = j;
         }
     }
     if !(radius > 0.0) {
-        return (0.0, binding, Some(Rejection::Margin { against: binding as u16 }));
+        return (
+            0.0,
+            binding,
+            Some(Rejection::Margin {
+                against: binding as u16,
+            }),
+        );
     }
     (radius, binding, None)
 }
@@ -145,7 +164,13 @@ pub fn certify(model: &ModelView<'_>, outcome: &Outcome<'_>, norm: Norm) -> Cert
     if model.is_forward_deployment() {
         for k in 1..l {
             let err_k = internal_error(model, outcome, k);
-            let (r, _, rej) = margin_radius(logits, outcome.class, model.pairs_internal(k), err_k, spec.eps_internal_max);
+            let (r, _, rej) = margin_radius(
+                logits,
+                outcome.class,
+                model.pairs_internal(k),
+                err_k,
+                spec.eps_internal_max,
+            );
             let _ = cert.internal.push(if rej.is_some() { 0.0 } else { r });
         }
     }
@@ -160,7 +185,9 @@ fn internal_error(model: &ModelView<'_>, outcome: &Outcome<'_>, k: usize) -> f32
     let mut xb = 0.0f32;
     let mut reach = model.header().cert.eps_internal_max;
     for j in k + 1..=model.layers() {
-        let Some(spec) = model.layer(j) else { return f32::INFINITY };
+        let Some(spec) = model.layer(j) else {
+            return f32::INFINITY;
+        };
         let b = spec.bounds;
         let n_in = model.width(j - 1);
         let z = t.mag.get(j - 1).copied().unwrap_or(f32::INFINITY);

@@ -8,8 +8,12 @@ use micromath::F32Ext;
 /// Approximate softmax probability of `class` (for a confidence display), in [0, 1].
 /// Returns 0 for an out-of-range class or non-finite logits.
 pub fn confidence_approx(logits: &[f32], class: usize) -> f32 {
-    let Some(&top) = logits.iter().max_by(|a, b| a.total_cmp(b)) else { return 0.0 };
-    let Some(&sc) = logits.get(class) else { return 0.0 };
+    let Some(&top) = logits.iter().max_by(|a, b| a.total_cmp(b)) else {
+        return 0.0;
+    };
+    let Some(&sc) = logits.get(class) else {
+        return 0.0;
+    };
     if !top.is_finite() || !sc.is_finite() {
         return 0.0;
     }
@@ -26,7 +30,8 @@ mod tests {
     fn confidence_is_close_to_exact_softmax() {
         let logits = [0.3f32, 2.0, -1.0, 0.9];
         let exact: f64 = {
-            let e: std::vec::Vec<f64> = logits.iter().map(|&s| (f64::from(s) - 2.0).exp()).collect();
+            let e: std::vec::Vec<f64> =
+                logits.iter().map(|&s| (f64::from(s) - 2.0).exp()).collect();
             e[1] / e.iter().sum::<f64>()
         };
         let got = f64::from(confidence_approx(&logits, 1));

@@ -32,7 +32,10 @@ impl<'b> Workspace<'b> {
     /// Number of f32 values [`infer`] needs for `model`: Σ_{k≥1} n_k + 3·max_{k≥1} n_k.
     pub fn required(model: &ModelView<'_>) -> usize {
         let state: usize = (1..=model.layers()).map(|k| model.width(k)).sum();
-        let widest = (1..=model.layers()).map(|k| model.width(k)).max().unwrap_or(0);
+        let widest = (1..=model.layers())
+            .map(|k| model.width(k))
+            .max()
+            .unwrap_or(0);
         state + 3 * widest
     }
 
@@ -81,7 +84,12 @@ fn activate(act: Activation, v: &mut [f32]) -> bool {
 }
 
 /// Splits the state into (z_{k−1}, z_k, z_{k+1}) for 1 ≤ k ≤ L (z_{L+1} is empty; z_0 is `input`).
-fn blocks<'s>(model: &ModelView<'_>, state: &'s mut [f32], input: &'s [f32], k: usize) -> (&'s [f32], &'s mut [f32], &'s [f32]) {
+fn blocks<'s>(
+    model: &ModelView<'_>,
+    state: &'s mut [f32],
+    input: &'s [f32],
+    k: usize,
+) -> (&'s [f32], &'s mut [f32], &'s [f32]) {
     let start: usize = (1..k).map(|j| model.width(j)).sum();
     let (before, rest) = state.split_at_mut(start.min(state.len()));
     let (cur, after) = rest.split_at_mut(model.width(k).min(rest.len()));
@@ -91,14 +99,19 @@ fn blocks<'s>(model: &ModelView<'_>, state: &'s mut [f32], input: &'s [f32], k: 
         let w = model.width(k - 1);
         before.get(before.len().saturating_sub(w)..).unwrap_or(&[])
     };
-    let next = after.get(..model.width(k + 1).min(after.len())).unwrap_or(&[]);
+    let next = after
+        .get(..model.width(k + 1).min(after.len()))
+        .unwrap_or(&[]);
     (prev, cur, next)
 }
 
 /// Checks an input against the model: length, finiteness, declared range.
 pub fn check_input(model: &ModelView<'_>, input: &[f32]) -> Result<(), Error> {
     if input.len() != model.input_dim() {
-        return Err(Error::InputLength { expected: model.input_dim() as u32, got: input.len() as u32 });
+        return Err(Error::InputLength {
+            expected: model.input_dim() as u32,
+            got: input.len() as u32,
+        });
     }
     let h = model.header();
     for (i, &v) in input.iter().enumerate() {
@@ -117,11 +130,18 @@ pub fn check_input(model: &ModelView<'_>, input: &[f32]) -> Result<(), Error> {
 ///
 /// Never panics; allocates nothing. Errors: a bad input, a workspace smaller than
 /// [`Workspace::required`], or an overflow ([`Error::NonFiniteResult`]).
-pub fn infer<'w>(model: &ModelView<'_>, input: &[f32], ws: &'w mut Workspace<'_>) -> Result<Outcome<'w>, Error> {
+pub fn infer<'w>(
+    model: &ModelView<'_>,
+    input: &[f32],
+    ws: &'w mut Workspace<'_>,
+) -> Result<Outcome<'w>, Error> {
     check_input(model, input)?;
     let needed = Workspace::required(model);
     if ws.buf.len() < needed {
-        return Err(Error::WorkspaceTooSmall { needed: needed as u32, got: ws.buf.len() as u32 });
+        return Err(Error::WorkspaceTooSmall {
+            needed: needed as u32,
+            got: ws.buf.len() as u32,
+        });
     }
     let l = model.layers();
     let state_len: usize = (1..=l).map(|k| model.width(k)).sum();
@@ -163,7 +183,9 @@ pub fn infer<'w>(model: &ModelView<'_>, input: &[f32], ws: &'w mut Workspace<'_>
                     Family::FenchelYoung => {
                         let d = s2.get_mut(..n_next).unwrap_or(&mut []);
                         affine(model.weights(k), model.bias(k), cur, d);
-                        let up = model.layer(k + 1).map_or(Activation::Identity, |s| s.activation);
+                        let up = model
+                            .layer(k + 1)
+                            .map_or(Activation::Identity, |s| s.activation);
                         for (di, &zi) in d.iter_mut().zip(next) {
                             *di = zi - up.apply(*di);
                         }
@@ -200,8 +222,16 @@ pub fn infer<'w>(model: &ModelView<'_>, input: &[f32], ws: &'w mut Workspace<'_>
     let state: &'w [f32] = state;
     let logits = state.get(state_len - model.classes()..).unwrap_or(&[]);
     let (class, runner_up) = top_two(logits);
-    let margin = logits.get(class).copied().unwrap_or(0.0) - logits.get(runner_up).copied().unwrap_or(0.0);
-    Ok(Outcome { logits, class, runner_up, margin, track, state })
+    let margin =
+        logits.get(class).copied().unwrap_or(0.0) - logits.get(runner_up).copied().unwrap_or(0.0);
+    Ok(Outcome {
+        logits,
+        class,
+        runner_up,
+        margin,
+        track,
+        state,
+    })
 }
 
 /// Indices of the largest and second-largest values (first index wins ties).

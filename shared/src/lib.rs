@@ -9,8 +9,10 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+mod certify;
 pub mod config;
 mod error;
+pub mod fast;
 pub mod format;
 pub mod fp;
 mod infer;
@@ -18,21 +20,24 @@ pub mod kernels;
 mod model;
 pub mod schedule;
 mod track;
-mod certify;
-pub mod fast;
 
 #[cfg(feature = "alloc")]
 pub mod bounds;
+#[cfg(feature = "_reference")]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+pub mod reference;
 #[cfg(feature = "alloc")]
 pub mod write;
-#[cfg(feature = "_reference")]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
-pub mod reference;
 
+pub use certify::{certify, Certificate, Norm, Rejection};
 pub use config::{Activation, Family, Init, Schedule, MAX_LAYERS, MAX_SWEEPS};
 pub use error::Error;
 pub use format::{BoundMethod, CertSpec, Header, LayerBounds, LayerSpec, FORMAT_VERSION};
-pub use certify::{certify, Certificate, Norm, Rejection};
 pub use infer::{check_input, infer, top_two, Outcome, Workspace};
 pub use model::{Aligned, ModelView};
 pub use track::Track;

@@ -40,7 +40,8 @@ fn sat_u32(n: usize) -> u32 {
 
 /// Σ|v| in f32 with every addition rounded down: a lower bound of the exact sum.
 fn abs_sum_down<'v>(v: impl IntoIterator<Item = &'v f32>) -> f32 {
-    v.into_iter().fold(0.0f32, |s, x| (s + x.abs()).next_down().max(0.0))
+    v.into_iter()
+        .fold(0.0f32, |s, x| (s + x.abs()).next_down().max(0.0))
 }
 
 fn finite_nonneg(v: f32) -> bool {
@@ -67,14 +68,20 @@ impl<'a> ModelView<'a> {
     pub fn new_checked(blob: &'a [u8]) -> Result<Self, Error> {
         let got = sat_u32(blob.len());
         if blob.len() < PREFIX_LEN + 4 {
-            return Err(Error::Truncated { needed: sat_u32(PREFIX_LEN + 4), got });
+            return Err(Error::Truncated {
+                needed: sat_u32(PREFIX_LEN + 4),
+                got,
+            });
         }
         if blob.get(0..4) != Some(&MAGIC[..]) {
             return Err(Error::BadMagic);
         }
         let version = u16_at(blob, 4).ok_or(Error::MalformedHeader)?;
         if version != FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion { found: version, expected: FORMAT_VERSION });
+            return Err(Error::UnsupportedVersion {
+                found: version,
+                expected: FORMAT_VERSION,
+            });
         }
         if u16_at(blob, 6) != Some(0) {
             return Err(Error::MalformedHeader);
@@ -86,12 +93,17 @@ impl<'a> ModelView<'a> {
             .ok_or(Error::MalformedHeader)?;
         let min_len = tensors_at.saturating_add(4);
         if blob.len() < min_len {
-            return Err(Error::Truncated { needed: sat_u32(min_len), got });
+            return Err(Error::Truncated {
+                needed: sat_u32(min_len),
+                got,
+            });
         }
         let (content, crc_bytes) = blob.split_at(blob.len() - 4);
         let stored = u32_at(crc_bytes, 0).ok_or(Error::MalformedHeader)?;
         let computed = CRC32.checksum(content);
-        let header_bytes = content.get(PREFIX_LEN..PREFIX_LEN + header_len).ok_or(Error::MalformedHeader)?;
+        let header_bytes = content
+            .get(PREFIX_LEN..PREFIX_LEN + header_len)
+            .ok_or(Error::MalformedHeader)?;
         let header: Header<'a> = match postcard::take_from_bytes(header_bytes) {
             Ok((h, [])) => h,
             // A header that does not decode in a blob whose checksum fails is reported as corruption.
@@ -107,7 +119,10 @@ impl<'a> ModelView<'a> {
             .and_then(|n| n.checked_add(tensors_at + 4))
             .ok_or(Error::InconsistentDims)?;
         if blob.len() < needed {
-            return Err(Error::Truncated { needed: sat_u32(needed), got });
+            return Err(Error::Truncated {
+                needed: sat_u32(needed),
+                got,
+            });
         }
         if blob.len() > needed {
             return Err(Error::TrailingBytes);
@@ -116,11 +131,16 @@ impl<'a> ModelView<'a> {
             return Err(Error::BadChecksum { stored, computed });
         }
         let tensor_bytes = content.get(tensors_at..).ok_or(Error::MalformedHeader)?;
-        let tensors: &'a [f32] = bytemuck::try_cast_slice(tensor_bytes).map_err(|_| Error::Misaligned)?;
+        let tensors: &'a [f32] =
+            bytemuck::try_cast_slice(tensor_bytes).map_err(|_| Error::Misaligned)?;
         if cfg!(target_endian = "big") {
             return Err(Error::Misaligned);
         }
-        let view = ModelView { header, tensors, layout };
+        let view = ModelView {
+            header,
+            tensors,
+            layout,
+        };
         view.check_config()?;
         view.check_params()?;
         Ok(view)
@@ -183,15 +203,27 @@ impl<'a> ModelView<'a> {
     fn check_params(&self) -> Result<(), Error> {
         if !self.tensors.iter().all(|v| v.is_finite()) {
             // Pair tables are certificate constants: report them as such.
-            let params_ok = self.tensors.get(..self.layout.pairs_l2).is_some_and(|p| p.iter().all(|v| v.is_finite()));
-            return Err(if params_ok { Error::BadConstant } else { Error::NonFiniteParameter });
+            let params_ok = self
+                .tensors
+                .get(..self.layout.pairs_l2)
+                .is_some_and(|p| p.iter().all(|v| v.is_finite()));
+            return Err(if params_ok {
+                Error::BadConstant
+            } else {
+                Error::NonFiniteParameter
+            });
         }
         let c = &self.header.cert;
         if c.valid {
-            let pairs_ok = self.tensors.get(self.layout.pairs_l2..).is_some_and(|p| p.iter().all(|&v| v >= 0.0));
+            let pairs_ok = self
+                .tensors
+                .get(self.layout.pairs_l2..)
+                .is_some_and(|p| p.iter().all(|&v| v >= 0.0));
             let layers_ok = self.header.layers.iter().all(|l| {
                 let b = &l.bounds;
-                [b.w_l2, b.w_inf, b.w_one, b.b_inf, b.lip_l2, b.lip_inf].into_iter().all(finite_nonneg)
+                [b.w_l2, b.w_inf, b.w_one, b.b_inf, b.lip_l2, b.lip_inf]
+                    .into_iter()
+                    .all(finite_nonneg)
             });
             let eps_ok = [c.eps_l2_max, c.eps_inf_max, c.eps_internal_max]
                 .into_iter()
@@ -203,10 +235,15 @@ impl<'a> ModelView<'a> {
             // rounded down): a blob that understates them is refused instead of certifying
             // unsoundly.
             for k in 1..=self.layers() {
-                let Some(b) = self.layer(k).map(|l| l.bounds) else { continue };
+                let Some(b) = self.layer(k).map(|l| l.bounds) else {
+                    continue;
+                };
                 let (w, bias) = (self.weights(k - 1), self.bias(k - 1));
                 let cols = self.width(k - 1);
-                let row_max = w.chunks_exact(cols).map(abs_sum_down).fold(0.0f32, f32::max);
+                let row_max = w
+                    .chunks_exact(cols)
+                    .map(abs_sum_down)
+                    .fold(0.0f32, f32::max);
                 let col_max = (0..cols)
                     .map(|j| abs_sum_down(w.iter().skip(j).step_by(cols)))
                     .fold(0.0f32, f32::max);
@@ -244,7 +281,10 @@ impl<'a> ModelView<'a> {
         if k == 0 {
             self.input_dim()
         } else {
-            self.header.layers.get(k - 1).map_or(0, |l| l.width as usize)
+            self.header
+                .layers
+                .get(k - 1)
+                .map_or(0, |l| l.width as usize)
         }
     }
 
@@ -275,7 +315,10 @@ impl<'a> ModelView<'a> {
 
     /// `W_k` (k = 0 … L−1), row-major n_{k+1} × n_k; empty for k ≥ L.
     pub fn weights(&self, k: usize) -> &'a [f32] {
-        let (Some(&at), n) = (self.layout.weights.get(k), self.width(k + 1) * self.width(k)) else {
+        let (Some(&at), n) = (
+            self.layout.weights.get(k),
+            self.width(k + 1) * self.width(k),
+        ) else {
             return &[];
         };
         if k >= self.layers() {
@@ -298,13 +341,17 @@ impl<'a> ModelView<'a> {
     /// Per-class-pair ℓ2 input constants K_ij (upper triangle, see [`crate::format::pair_index`]).
     pub fn pairs_l2(&self) -> &'a [f32] {
         let l = &self.layout;
-        self.tensors.get(l.pairs_l2..l.pairs_l2 + l.pair_count).unwrap_or(&[])
+        self.tensors
+            .get(l.pairs_l2..l.pairs_l2 + l.pair_count)
+            .unwrap_or(&[])
     }
 
     /// Per-class-pair ℓ∞ input constants.
     pub fn pairs_inf(&self) -> &'a [f32] {
         let l = &self.layout;
-        self.tensors.get(l.pairs_inf..l.pairs_inf + l.pair_count).unwrap_or(&[])
+        self.tensors
+            .get(l.pairs_inf..l.pairs_inf + l.pair_count)
+            .unwrap_or(&[])
     }
 
     /// Per-class-pair ℓ2 constants for perturbing hidden block k (1 ≤ k ≤ L−1); empty otherwise.
@@ -330,7 +377,8 @@ impl<'a> ModelView<'a> {
     /// Whether the deployed map is exactly the feed-forward pass (bit for bit in f32): family A with
     /// forward init (the sweeps leave it unchanged), or any family with forward init and K = 0.
     pub fn is_forward_deployment(&self) -> bool {
-        self.init() == Init::Forward && (self.family() == Family::FenchelYoung || self.sweeps() == 0)
+        self.init() == Init::Forward
+            && (self.family() == Family::FenchelYoung || self.sweeps() == 0)
     }
 
     /// Class name `c`, if the model carries names.

@@ -36,11 +36,15 @@ pub fn pre(model: &ModelView<'_>, m: usize, z: &[f64]) -> Vec<f64> {
 pub fn pre_t(model: &ModelView<'_>, m: usize, d: &[f64]) -> Vec<f64> {
     let w = model.weights(m);
     let n = model.width(m);
-    (0..n).map(|j| (0..d.len()).map(|i| f64::from(w[i * n + j]) * d[i]).sum()).collect()
+    (0..n)
+        .map(|j| (0..d.len()).map(|i| f64::from(w[i * n + j]) * d[i]).sum())
+        .collect()
 }
 
 fn activation(model: &ModelView<'_>, k: usize) -> Activation {
-    model.layer(k).map_or(Activation::Identity, |l| l.activation)
+    model
+        .layer(k)
+        .map_or(Activation::Identity, |l| l.activation)
 }
 
 /// The forward pass z_k = f_k(W_{k−1} z_{k−1} + b_{k−1}) in f64.
@@ -48,7 +52,11 @@ pub fn forward(model: &ModelView<'_>, x: &[f32]) -> State {
     let mut z: State = vec![x.iter().map(|&v| f64::from(v)).collect()];
     for k in 1..=model.layers() {
         let a = pre(model, k - 1, &z[k - 1]);
-        z.push(a.into_iter().map(|v| act(activation(model, k), v)).collect());
+        z.push(
+            a.into_iter()
+                .map(|v| act(activation(model, k), v))
+                .collect(),
+        );
     }
     z
 }
@@ -59,7 +67,10 @@ pub fn apply(model: &ModelView<'_>, z: &mut State, u: Update) {
     match u {
         Update::Forward(k) => {
             let a = pre(model, k - 1, &z[k - 1]);
-            z[k] = a.into_iter().map(|v| act(activation(model, k), v)).collect();
+            z[k] = a
+                .into_iter()
+                .map(|v| act(activation(model, k), v))
+                .collect();
         }
         Update::Output => z[l] = pre(model, l - 1, &z[l - 1]),
         Update::Hidden(k) => {
@@ -69,13 +80,26 @@ pub fn apply(model: &ModelView<'_>, z: &mut State, u: Update) {
             let new: Vec<f64> = match model.family() {
                 Family::FenchelYoung => {
                     let p = pre(model, k, &z[k]);
-                    let d: Vec<f64> = z[k + 1].iter().zip(&p).map(|(&zi, &pi)| zi - act(activation(model, k + 1), pi)).collect();
+                    let d: Vec<f64> = z[k + 1]
+                        .iter()
+                        .zip(&p)
+                        .map(|(&zi, &pi)| zi - act(activation(model, k + 1), pi))
+                        .collect();
                     let c = pre_t(model, k, &d);
-                    (0..a.len()).map(|i| act(spec.activation, z[k][i] + eta * ((a[i] - z[k][i]) + rho * c[i]))).collect()
+                    (0..a.len())
+                        .map(|i| {
+                            act(
+                                spec.activation,
+                                z[k][i] + eta * ((a[i] - z[k][i]) + rho * c[i]),
+                            )
+                        })
+                        .collect()
                 }
                 Family::Hopfield => {
                     let c = pre_t(model, k, &z[k + 1]);
-                    (0..a.len()).map(|i| act(spec.activation, a[i] + rho * c[i])).collect()
+                    (0..a.len())
+                        .map(|i| act(spec.activation, a[i] + rho * c[i]))
+                        .collect()
                 }
             };
             z[k] = new;
@@ -84,12 +108,21 @@ pub fn apply(model: &ModelView<'_>, z: &mut State, u: Update) {
 }
 
 /// The full inference schedule in f64; `trace` is called after every update.
-pub fn infer_traced(model: &ModelView<'_>, x: &[f32], mut trace: impl FnMut(Update, &State)) -> State {
+pub fn infer_traced(
+    model: &ModelView<'_>,
+    x: &[f32],
+    mut trace: impl FnMut(Update, &State),
+) -> State {
     let mut z: State = vec![x.iter().map(|&v| f64::from(v)).collect()];
     for k in 1..=model.layers() {
         z.push(vec![0.0; model.width(k)]);
     }
-    for u in Updates::new(model.layers(), model.sweeps(), model.init(), model.schedule()) {
+    for u in Updates::new(
+        model.layers(),
+        model.sweeps(),
+        model.init(),
+        model.schedule(),
+    ) {
         apply(model, &mut z, u);
         trace(u, &z);
     }
@@ -116,7 +149,9 @@ pub fn divergence(model: &ModelView<'_>, z: &State, k: usize) -> f64 {
 
 /// Family-A potential U^{⊙γ}(z) = Σ_k γ_k D_k.
 pub fn potential_a(model: &ModelView<'_>, z: &State) -> f64 {
-    (1..=model.layers()).map(|k| f64::from(model.layer(k).map_or(1.0, |l| l.gamma)) * divergence(model, z, k)).sum()
+    (1..=model.layers())
+        .map(|k| f64::from(model.layer(k).map_or(1.0, |l| l.gamma)) * divergence(model, z, k))
+        .sum()
 }
 
 /// Family-B energy E(z) = Σ_k γ_k [½‖z_k‖² − ⟨z_k, W_{k−1}z_{k−1} + b_{k−1}⟩] (z in the constraint sets).
@@ -125,7 +160,11 @@ pub fn energy_b(model: &ModelView<'_>, z: &State) -> f64 {
         .map(|k| {
             let a = pre(model, k - 1, &z[k - 1]);
             let g = f64::from(model.layer(k).map_or(1.0, |l| l.gamma));
-            g * z[k].iter().zip(&a).map(|(&zi, &ai)| 0.5 * zi * zi - zi * ai).sum::<f64>()
+            g * z[k]
+                .iter()
+                .zip(&a)
+                .map(|(&zi, &ai)| 0.5 * zi * zi - zi * ai)
+                .sum::<f64>()
         })
         .sum()
 }

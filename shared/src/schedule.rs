@@ -48,7 +48,14 @@ impl Updates {
             Schedule::BwdFwdTopDown => hidden + 1,
         };
         let list_len = init_len + 1 + sweeps * sweep_len + tail;
-        Updates { layers, list_len, pos: 0, init_len, sweep_len, sweeps }
+        Updates {
+            layers,
+            list_len,
+            pos: 0,
+            init_len,
+            sweep_len,
+            sweeps,
+        }
     }
 
     /// Total number of updates.
@@ -117,7 +124,20 @@ mod tests {
         use Update::*;
         assert_eq!(
             u,
-            [Forward(1), Forward(2), Forward(3), Output, Hidden(2), Hidden(1), Hidden(2), Output, Hidden(2), Hidden(1), Hidden(2), Output]
+            [
+                Forward(1),
+                Forward(2),
+                Forward(3),
+                Output,
+                Hidden(2),
+                Hidden(1),
+                Hidden(2),
+                Output,
+                Hidden(2),
+                Hidden(1),
+                Hidden(2),
+                Output
+            ]
         );
     }
 

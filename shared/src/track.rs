@@ -35,7 +35,12 @@ struct Norms {
 fn norms(model: &ModelView<'_>, m: usize) -> Norms {
     // W_m maps block m to block m+1; its bounds are stored with layer m+1.
     let b = model.layer(m + 1).map(|l| l.bounds).unwrap_or_default();
-    Norms { n_in: model.width(m), w_inf: b.w_inf, w_one: b.w_one, b_inf: b.b_inf }
+    Norms {
+        n_in: model.width(m),
+        w_inf: b.w_inf,
+        w_one: b.w_one,
+        b_inf: b.b_inf,
+    }
 }
 
 /// Error and magnitude bound of `fl(W_m z + b_m)` for ‖z‖_∞ ≤ `z`.
@@ -102,7 +107,13 @@ impl Track {
     }
 
     /// New ξ_k after update `u` from magnitudes `z` and errors `xi` of the inputs.
-    fn propagate(model: &ModelView<'_>, u: Update, k: usize, z: &[f32; MAX_LAYERS + 1], xi: &[f32; MAX_LAYERS + 1]) -> f32 {
+    fn propagate(
+        model: &ModelView<'_>,
+        u: Update,
+        k: usize,
+        z: &[f32; MAX_LAYERS + 1],
+        xi: &[f32; MAX_LAYERS + 1],
+    ) -> f32 {
         let below = norms(model, k - 1);
         let (e_a, a_mag) = affine_err(&below, Self::get(z, k - 1));
         let inherited_below = below.w_inf * Self::get(xi, k - 1);
@@ -132,7 +143,9 @@ impl Track {
                 let one_minus = (1.0 - step).next_up();
                 let c_self = one_minus + step * rho * above.w_one * above.w_inf;
                 let c_up = step * rho * above.w_one;
-                let inherited = step * inherited_below + c_self * Self::get(xi, k) + c_up * Self::get(xi, k + 1);
+                let inherited = step * inherited_below
+                    + c_self * Self::get(xi, k)
+                    + c_up * Self::get(xi, k + 1);
                 seal(inherited + local)
             }
             Family::Hopfield => {
@@ -140,7 +153,8 @@ impl Track {
                 let g_t = gamma(n_out);
                 let e_c = g_t * above.w_one * zn + n_out as f32 * NU;
                 let c_mag = above.w_one * zn * (1.0 + g_t) + n_out as f32 * NU;
-                let local = e_a + rho * (1.0 + U) * e_c + gamma(2) * (a_mag + 2.0 * rho * c_mag) + NU;
+                let local =
+                    e_a + rho * (1.0 + U) * e_c + gamma(2) * (a_mag + 2.0 * rho * c_mag) + NU;
                 let inherited = inherited_below + rho * above.w_one * Self::get(xi, k + 1);
                 seal(inherited + local)
             }

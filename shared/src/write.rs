@@ -5,7 +5,9 @@ use alloc::vec::Vec;
 
 use crate::config::{Activation, Family, Init, Schedule};
 use crate::error::Error;
-use crate::format::{header_padding, CertSpec, Header, LayerBounds, LayerSpec, CRC32, FORMAT_VERSION, MAGIC};
+use crate::format::{
+    header_padding, CertSpec, Header, LayerBounds, LayerSpec, CRC32, FORMAT_VERSION, MAGIC,
+};
 
 /// One layer of a model to be written: block z_k with `W_{k−1}` (row-major, `width × fan_in`).
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +79,10 @@ impl Blob {
         if let Some(d) = dst.get_mut(..bytes.len()) {
             d.copy_from_slice(bytes);
         }
-        Blob { words, len: bytes.len() }
+        Blob {
+            words,
+            len: bytes.len(),
+        }
     }
 
     /// The blob's bytes, 4-byte aligned.

@@ -11,7 +11,13 @@ use lifted_core::{Error, Family, Init, ModelView};
 
 fn sample() -> Blob {
     let mut rng = Rng(7);
-    blob(&params(&mut rng, &Config::small(Family::FenchelYoung, Init::Forward, 2)), &Limits::default())
+    blob(
+        &params(
+            &mut rng,
+            &Config::small(Family::FenchelYoung, Init::Forward, 2),
+        ),
+        &Limits::default(),
+    )
 }
 
 /// Rewrites the trailing CRC so that a deliberately edited blob passes the checksum.
@@ -50,7 +56,10 @@ fn higher_version_is_refused() {
     let b = Blob::from_bytes(&bytes);
     assert_eq!(
         ModelView::new_checked(b.as_bytes()).unwrap_err(),
-        Error::UnsupportedVersion { found: 2, expected: 1 }
+        Error::UnsupportedVersion {
+            found: 2,
+            expected: 1
+        }
     );
 }
 
@@ -61,7 +70,10 @@ fn every_truncation_is_refused_as_truncated_or_corrupt() {
         let b = Blob::from_bytes(&full[..n]);
         let e = ModelView::new_checked(b.as_bytes()).unwrap_err();
         assert!(
-            matches!(e, Error::Truncated { .. } | Error::BadChecksum { .. } | Error::MalformedHeader),
+            matches!(
+                e,
+                Error::Truncated { .. } | Error::BadChecksum { .. } | Error::MalformedHeader
+            ),
             "length {n}: {e:?}"
         );
     }
@@ -80,7 +92,11 @@ fn flipped_bit_is_a_checksum_error() {
         assert!(
             matches!(
                 e,
-                Error::BadChecksum { .. } | Error::MalformedHeader | Error::Truncated { .. } | Error::TrailingBytes | Error::InconsistentDims
+                Error::BadChecksum { .. }
+                    | Error::MalformedHeader
+                    | Error::Truncated { .. }
+                    | Error::TrailingBytes
+                    | Error::InconsistentDims
             ),
             "byte {at}: {e:?}"
         );
@@ -92,35 +108,56 @@ fn bad_magic_trailing_bytes_and_misalignment() {
     let full = sample().as_bytes().to_vec();
     let mut bad = full.clone();
     bad[0] = b'X';
-    assert_eq!(ModelView::new_checked(Blob::from_bytes(&bad).as_bytes()).unwrap_err(), Error::BadMagic);
+    assert_eq!(
+        ModelView::new_checked(Blob::from_bytes(&bad).as_bytes()).unwrap_err(),
+        Error::BadMagic
+    );
 
     let mut longer = full.clone();
     longer.extend_from_slice(&[0, 0, 0, 0]);
-    assert_eq!(ModelView::new_checked(Blob::from_bytes(&longer).as_bytes()).unwrap_err(), Error::TrailingBytes);
+    assert_eq!(
+        ModelView::new_checked(Blob::from_bytes(&longer).as_bytes()).unwrap_err(),
+        Error::TrailingBytes
+    );
 
     let mut shifted = vec![0u8];
     shifted.extend_from_slice(&full);
     let b = Blob::from_bytes(&shifted);
-    assert_eq!(ModelView::new_checked(&b.as_bytes()[1..]).unwrap_err(), Error::Misaligned);
+    assert_eq!(
+        ModelView::new_checked(&b.as_bytes()[1..]).unwrap_err(),
+        Error::Misaligned
+    );
 }
 
 #[test]
 fn non_finite_weight_is_refused() {
     let mut rng = Rng(3);
-    let mut p = params(&mut rng, &Config::small(Family::FenchelYoung, Init::Forward, 0));
+    let mut p = params(
+        &mut rng,
+        &Config::small(Family::FenchelYoung, Init::Forward, 0),
+    );
     let c = lifted_core::bounds::compute(&p, &Limits::default());
     p.layers[1].weights[2] = f32::NAN;
     let b = p.to_blob(&c).unwrap();
-    assert_eq!(ModelView::new_checked(b.as_bytes()).unwrap_err(), Error::NonFiniteParameter);
+    assert_eq!(
+        ModelView::new_checked(b.as_bytes()).unwrap_err(),
+        Error::NonFiniteParameter
+    );
     p.layers[1].weights[2] = f32::INFINITY;
     let b = p.to_blob(&c).unwrap();
-    assert_eq!(ModelView::new_checked(b.as_bytes()).unwrap_err(), Error::NonFiniteParameter);
+    assert_eq!(
+        ModelView::new_checked(b.as_bytes()).unwrap_err(),
+        Error::NonFiniteParameter
+    );
 }
 
 #[test]
 fn invalid_configurations_are_refused() {
     let mut rng = Rng(5);
-    let base = params(&mut rng, &Config::small(Family::FenchelYoung, Init::Forward, 1));
+    let base = params(
+        &mut rng,
+        &Config::small(Family::FenchelYoung, Init::Forward, 1),
+    );
     let c = lifted_core::bounds::compute(&base, &Limits::default());
     let check = |p: &lifted_core::write::ModelParams, want: Error| {
         let b = p.to_blob(&c).unwrap();
@@ -149,23 +186,40 @@ fn invalid_configurations_are_refused() {
 #[test]
 fn negative_constant_marked_valid_is_refused() {
     let mut rng = Rng(9);
-    let p = params(&mut rng, &Config::small(Family::FenchelYoung, Init::Forward, 0));
+    let p = params(
+        &mut rng,
+        &Config::small(Family::FenchelYoung, Init::Forward, 0),
+    );
     let mut c = lifted_core::bounds::compute(&p, &Limits::default());
     c.pairs_l2[0] = -1.0;
     let b = p.to_blob(&c).unwrap();
-    assert_eq!(ModelView::new_checked(b.as_bytes()).unwrap_err(), Error::BadConstant);
+    assert_eq!(
+        ModelView::new_checked(b.as_bytes()).unwrap_err(),
+        Error::BadConstant
+    );
     let mut c = lifted_core::bounds::compute(&p, &Limits::default());
-    c.layers[1].w_inf = c.layers[1].w_inf * 0.5;
+    c.layers[1].w_inf *= 0.5;
     let b = p.to_blob(&c).unwrap();
-    assert_eq!(ModelView::new_checked(b.as_bytes()).unwrap_err(), Error::BadConstant, "understated ‖W‖_∞");
+    assert_eq!(
+        ModelView::new_checked(b.as_bytes()).unwrap_err(),
+        Error::BadConstant,
+        "understated ‖W‖_∞"
+    );
     let mut c = lifted_core::bounds::compute(&p, &Limits::default());
     c.layers[0].b_inf = 0.0;
     let b = p.to_blob(&c).unwrap();
-    assert_eq!(ModelView::new_checked(b.as_bytes()).unwrap_err(), Error::BadConstant, "understated ‖b‖_∞");
+    assert_eq!(
+        ModelView::new_checked(b.as_bytes()).unwrap_err(),
+        Error::BadConstant,
+        "understated ‖b‖_∞"
+    );
     let mut c = lifted_core::bounds::compute(&p, &Limits::default());
     c.cert.eps_l2_max = 0.0;
     let b = p.to_blob(&c).unwrap();
-    assert_eq!(ModelView::new_checked(b.as_bytes()).unwrap_err(), Error::BadConstant);
+    assert_eq!(
+        ModelView::new_checked(b.as_bytes()).unwrap_err(),
+        Error::BadConstant
+    );
 }
 
 /// The committed version-1 fixture: it must keep loading and give the recorded outputs bit for bit.
@@ -193,7 +247,11 @@ fn version_1_fixture_still_loads_and_gives_recorded_outputs() {
         let mut ws = lifted_core::Workspace::new(&mut buf);
         let o = lifted_core::infer(&m, x, &mut ws).unwrap();
         let c = lifted_core::certify(&m, &o, lifted_core::Norm::L2);
-        text.push_str(&format!("class {} radius {:08x} logits", o.class, c.radius.to_bits()));
+        text.push_str(&format!(
+            "class {} radius {:08x} logits",
+            o.class,
+            c.radius.to_bits()
+        ));
         for v in o.logits {
             text.push_str(&format!(" {:08x}", v.to_bits()));
         }

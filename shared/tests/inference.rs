@@ -27,22 +27,32 @@ fn config() -> impl Strategy<Value = (Config, u64)> {
         any::<bool>(),
         any::<u64>(),
     )
-        .prop_map(|(mut widths, n0, family, init, schedule, sweeps, clipped, seed)| {
-            widths.push(2 + (seed % 3) as usize);
-            let l = widths.len();
-            let cfg = Config {
-                gamma: (0..l).map(|k| if k + 1 == l { 1.0 } else { [1.0, 0.5, 0.25][(seed as usize >> k) % 3] }).collect(),
-                widths,
-                input_dim: n0,
-                family,
-                init,
-                schedule,
-                sweeps,
-                scale: 1.0,
-                clipped,
-            };
-            (cfg, seed)
-        })
+        .prop_map(
+            |(mut widths, n0, family, init, schedule, sweeps, clipped, seed)| {
+                widths.push(2 + (seed % 3) as usize);
+                let l = widths.len();
+                let cfg = Config {
+                    gamma: (0..l)
+                        .map(|k| {
+                            if k + 1 == l {
+                                1.0
+                            } else {
+                                [1.0, 0.5, 0.25][(seed as usize >> k) % 3]
+                            }
+                        })
+                        .collect(),
+                    widths,
+                    input_dim: n0,
+                    family,
+                    init,
+                    schedule,
+                    sweeps,
+                    scale: 1.0,
+                    clipped,
+                };
+                (cfg, seed)
+            },
+        )
 }
 
 proptest! {
@@ -114,7 +124,11 @@ fn sweeps_leave_the_forward_pass_unchanged_bit_for_bit() {
         let m0 = ModelView::new_checked(b0.as_bytes()).unwrap();
         let x = input(&mut rng, 4);
         let (c0, l0) = run(&m0, &x).unwrap();
-        for (k, sched) in [(1, Schedule::BwdFwd), (5, Schedule::BwdFwd), (37, Schedule::BwdFwdTopDown)] {
+        for (k, sched) in [
+            (1, Schedule::BwdFwd),
+            (5, Schedule::BwdFwd),
+            (37, Schedule::BwdFwdTopDown),
+        ] {
             p.sweeps = k;
             p.schedule = sched;
             for (layer, g) in p.layers.iter_mut().zip([0.25f32, 2.0, 0.5, 1.0]) {
@@ -155,7 +169,10 @@ fn potential_never_increases_over_sweeps() {
             reference::infer_traced(&m, &x, |u, z| {
                 // The output block's free update is exact minimisation in both families.
                 let e = energy(z);
-                assert!(e <= last + 1e-12 * last.abs().max(1.0), "{family:?}: {u:?} raised the potential {last} -> {e}");
+                assert!(
+                    e <= last + 1e-12 * last.abs().max(1.0),
+                    "{family:?}: {u:?} raised the potential {last} -> {e}"
+                );
                 last = e;
                 updates += 1;
             });
@@ -181,7 +198,11 @@ fn zero_init_iterates_approach_the_forward_pass() {
             let m = ModelView::new_checked(b.as_bytes()).unwrap();
             let fwd = reference::forward(&m, &x);
             let (_, l) = run(&m, &x).unwrap();
-            let err = l.iter().zip(&fwd[3]).map(|(a, b)| (f64::from(*a) - b).abs()).fold(0.0, f64::max);
+            let err = l
+                .iter()
+                .zip(&fwd[3])
+                .map(|(a, b)| (f64::from(*a) - b).abs())
+                .fold(0.0, f64::max);
             errs.push(err);
         }
         assert!(errs[3] < 1e-3, "{errs:?}");
@@ -193,11 +214,23 @@ fn zero_init_iterates_approach_the_forward_pass() {
 #[test]
 fn reference_visits_the_documented_order() {
     let mut rng = Rng(25);
-    let b = blob(&params(&mut rng, &Config::small(Family::Hopfield, Init::Zero, 1)), &Limits::default());
+    let b = blob(
+        &params(&mut rng, &Config::small(Family::Hopfield, Init::Zero, 1)),
+        &Limits::default(),
+    );
     let m = ModelView::new_checked(b.as_bytes()).unwrap();
     let mut seen = vec![];
     reference::infer_traced(&m, &input(&mut rng, 4), |u, _| seen.push(u));
-    assert_eq!(seen, [Update::Output, Update::Hidden(2), Update::Hidden(1), Update::Hidden(2), Update::Output]);
+    assert_eq!(
+        seen,
+        [
+            Update::Output,
+            Update::Hidden(2),
+            Update::Hidden(1),
+            Update::Hidden(2),
+            Update::Output
+        ]
+    );
 }
 
 /// Bad inputs and workspaces are errors, never panics or silent output.
@@ -205,17 +238,41 @@ fn reference_visits_the_documented_order() {
 fn bad_inputs_are_named_errors() {
     use lifted_core::Error;
     let mut rng = Rng(26);
-    let b = blob(&params(&mut rng, &Config::small(Family::FenchelYoung, Init::Forward, 1)), &Limits::default());
+    let b = blob(
+        &params(
+            &mut rng,
+            &Config::small(Family::FenchelYoung, Init::Forward, 1),
+        ),
+        &Limits::default(),
+    );
     let m = ModelView::new_checked(b.as_bytes()).unwrap();
-    assert_eq!(run(&m, &[0.5; 3]).unwrap_err(), Error::InputLength { expected: 4, got: 3 });
-    assert_eq!(run(&m, &[0.5, f32::NAN, 0.5, 0.5]).unwrap_err(), Error::InputNonFinite { index: 1 });
-    assert_eq!(run(&m, &[0.5, 0.5, f32::INFINITY, 0.5]).unwrap_err(), Error::InputNonFinite { index: 2 });
-    assert_eq!(run(&m, &[0.5, 0.5, 0.5, 1.5]).unwrap_err(), Error::InputOutOfRange { index: 3 });
+    assert_eq!(
+        run(&m, &[0.5; 3]).unwrap_err(),
+        Error::InputLength {
+            expected: 4,
+            got: 3
+        }
+    );
+    assert_eq!(
+        run(&m, &[0.5, f32::NAN, 0.5, 0.5]).unwrap_err(),
+        Error::InputNonFinite { index: 1 }
+    );
+    assert_eq!(
+        run(&m, &[0.5, 0.5, f32::INFINITY, 0.5]).unwrap_err(),
+        Error::InputNonFinite { index: 2 }
+    );
+    assert_eq!(
+        run(&m, &[0.5, 0.5, 0.5, 1.5]).unwrap_err(),
+        Error::InputOutOfRange { index: 3 }
+    );
     let mut small = vec![0.0f32; lifted_core::Workspace::required(&m) - 1];
     let mut ws = lifted_core::Workspace::new(&mut small);
     assert_eq!(
         lifted_core::infer(&m, &[0.5; 4], &mut ws).unwrap_err(),
-        Error::WorkspaceTooSmall { needed: lifted_core::Workspace::required(&m) as u32, got: small_len(&m) }
+        Error::WorkspaceTooSmall {
+            needed: lifted_core::Workspace::required(&m) as u32,
+            got: small_len(&m)
+        }
     );
 }
 
@@ -231,5 +288,8 @@ fn overflow_is_an_error() {
     cfg.scale = 1e30;
     let b = blob(&params(&mut rng, &cfg), &Limits::default());
     let m = ModelView::new_checked(b.as_bytes()).unwrap();
-    assert_eq!(run(&m, &[1.0; 4]).unwrap_err(), lifted_core::Error::NonFiniteResult);
+    assert_eq!(
+        run(&m, &[1.0; 4]).unwrap_err(),
+        lifted_core::Error::NonFiniteResult
+    );
 }

@@ -16,7 +16,12 @@ fn exercise(bytes: &[u8], input: &[f32]) {
         let n = Workspace::required(&m).min(1 << 16);
         let mut buf = vec![0.0f32; n];
         let mut ws = Workspace::new(&mut buf);
-        let x: Vec<f32> = input.iter().cycle().take(m.input_dim().min(4096)).copied().collect();
+        let x: Vec<f32> = input
+            .iter()
+            .cycle()
+            .take(m.input_dim().min(4096))
+            .copied()
+            .collect();
         if let Ok(o) = infer(&m, &x, &mut ws) {
             let _ = certify(&m, &o, Norm::L2);
             let _ = certify(&m, &o, Norm::Linf);
@@ -27,9 +32,22 @@ fn exercise(bytes: &[u8], input: &[f32]) {
 
 fn valid_blob(seed: u64) -> Vec<u8> {
     let mut rng = Rng(seed | 1);
-    let fam = if seed.is_multiple_of(2) { Family::FenchelYoung } else { Family::Hopfield };
-    let init = if seed.is_multiple_of(3) { Init::Zero } else { Init::Forward };
-    blob(&params(&mut rng, &Config::small(fam, init, (seed % 4) as u16)), &Limits::default()).as_bytes().to_vec()
+    let fam = if seed.is_multiple_of(2) {
+        Family::FenchelYoung
+    } else {
+        Family::Hopfield
+    };
+    let init = if seed.is_multiple_of(3) {
+        Init::Zero
+    } else {
+        Init::Forward
+    };
+    blob(
+        &params(&mut rng, &Config::small(fam, init, (seed % 4) as u16)),
+        &Limits::default(),
+    )
+    .as_bytes()
+    .to_vec()
 }
 
 fn any_f32() -> impl Strategy<Value = f32> {

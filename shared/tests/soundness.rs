@@ -9,7 +9,9 @@ use common::{blob, input, params, Config, Rng};
 use lifted_core::bounds::Limits;
 use lifted_core::format::pair_index;
 use lifted_core::write::ModelParams;
-use lifted_core::{certify, infer, reference, Family, Init, ModelView, Norm, Rejection, Schedule, Workspace};
+use lifted_core::{
+    certify, infer, reference, Family, Init, ModelView, Norm, Rejection, Schedule, Workspace,
+};
 
 fn wide(mut p: ModelParams) -> ModelParams {
     p.input_range = (-8.0, 8.0);
@@ -24,18 +26,48 @@ struct Case {
 fn random_case(rng: &mut Rng, i: usize) -> Case {
     let families = [Family::FenchelYoung, Family::Hopfield];
     let inits = [Init::Forward, Init::Zero];
-    let mut cfg = Config::small(families[i % 2], inits[(i / 2) % 2], [0u16, 1, 3, 8][(i / 4) % 4]);
+    let mut cfg = Config::small(
+        families[i % 2],
+        inits[(i / 2) % 2],
+        [0u16, 1, 3, 8][(i / 4) % 4],
+    );
     cfg.widths = match i % 3 {
         0 => vec![5, 3],
         1 => vec![6, 5, 3],
         _ => vec![4, 6, 3, 4],
     };
     cfg.input_dim = 2 + i % 4;
-    cfg.gamma = cfg.widths.iter().enumerate().map(|(k, _)| if k + 1 == cfg.widths.len() { 1.0 } else { [1.0, 0.5, 0.25][(i + k) % 3] }).collect();
+    cfg.gamma = cfg
+        .widths
+        .iter()
+        .enumerate()
+        .map(|(k, _)| {
+            if k + 1 == cfg.widths.len() {
+                1.0
+            } else {
+                [1.0, 0.5, 0.25][(i + k) % 3]
+            }
+        })
+        .collect();
     cfg.clipped = i.is_multiple_of(5);
-    cfg.schedule = if i.is_multiple_of(7) { Schedule::BwdFwdTopDown } else { Schedule::BwdFwd };
+    cfg.schedule = if i.is_multiple_of(7) {
+        Schedule::BwdFwdTopDown
+    } else {
+        Schedule::BwdFwd
+    };
     let p = wide(params(rng, &cfg));
-    Case { blob: blob(&p, &Limits { eps_l2_max: 1.0, eps_inf_max: 0.5, eps_internal_max: 1.0, gram_steps: 10 }), n0: cfg.input_dim }
+    Case {
+        blob: blob(
+            &p,
+            &Limits {
+                eps_l2_max: 1.0,
+                eps_inf_max: 0.5,
+                eps_internal_max: 1.0,
+                gram_steps: 10,
+            },
+        ),
+        n0: cfg.input_dim,
+    }
 }
 
 fn class_of(m: &ModelView<'_>, x: &[f32]) -> usize {
@@ -47,7 +79,10 @@ fn class_of(m: &ModelView<'_>, x: &[f32]) -> usize {
 fn f64_margins(m: &ModelView<'_>, x: &[f32], c: usize) -> Vec<(usize, f64)> {
     let s = reference::infer(m, x);
     let out = &s[m.layers()];
-    (0..out.len()).filter(|&j| j != c).map(|j| (j, out[c] - out[j])).collect()
+    (0..out.len())
+        .filter(|&j| j != c)
+        .map(|j| (j, out[c] - out[j]))
+        .collect()
 }
 
 /// A point on the sphere (ℓ2) or a vertex of the box (ℓ∞) of radius r.
@@ -57,9 +92,13 @@ fn boundary(rng: &mut Rng, n: usize, r: f32, norm: Norm) -> Vec<f32> {
             let v: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
             let len = v.iter().map(|a| a * a).sum::<f64>().sqrt();
             // Shrink by one part in 10⁶ so that rounding of x + δ stays inside the ball.
-            v.iter().map(|a| (a / len * f64::from(r) * (1.0 - 1e-6)) as f32).collect()
+            v.iter()
+                .map(|a| (a / len * f64::from(r) * (1.0 - 1e-6)) as f32)
+                .collect()
         }
-        Norm::Linf => (0..n).map(|_| if rng.unit() < 0.5 { r } else { -r }).collect(),
+        Norm::Linf => (0..n)
+            .map(|_| if rng.unit() < 0.5 { r } else { -r })
+            .collect(),
     }
 }
 
@@ -74,7 +113,10 @@ fn attack(m: &ModelView<'_>, x: &[f32], c: usize, r: f32, norm: Norm, rng: &mut 
     let obj = |p: &[f32]| -> f64 {
         let s = reference::infer(m, p);
         let out = &s[m.layers()];
-        (0..out.len()).filter(|&j| j != c).map(|j| out[j] - out[c]).fold(f64::NEG_INFINITY, f64::max)
+        (0..out.len())
+            .filter(|&j| j != c)
+            .map(|j| out[j] - out[c])
+            .fold(f64::NEG_INFINITY, f64::max)
     };
     let mut d = boundary(rng, n, r * 0.5, norm);
     for _ in 0..25 {
@@ -95,7 +137,11 @@ fn attack(m: &ModelView<'_>, x: &[f32], c: usize, r: f32, norm: Norm, rng: &mut 
         match norm {
             Norm::L2 => {
                 let gl = g.iter().map(|a| a * a).sum::<f64>().sqrt().max(1e-300);
-                let mut nd: Vec<f64> = d.iter().zip(&g).map(|(&a, b)| f64::from(a) + step * b / gl).collect();
+                let mut nd: Vec<f64> = d
+                    .iter()
+                    .zip(&g)
+                    .map(|(&a, b)| f64::from(a) + step * b / gl)
+                    .collect();
                 let len = nd.iter().map(|a| a * a).sum::<f64>().sqrt();
                 let lim = f64::from(r) * (1.0 - 1e-6);
                 if len > lim {
@@ -104,7 +150,13 @@ fn attack(m: &ModelView<'_>, x: &[f32], c: usize, r: f32, norm: Norm, rng: &mut 
                 d = nd.iter().map(|&a| a as f32).collect();
             }
             Norm::Linf => {
-                d = d.iter().zip(&g).map(|(&a, b)| (f64::from(a) + step * b.signum()).clamp(-f64::from(r), f64::from(r)) as f32).collect();
+                d = d
+                    .iter()
+                    .zip(&g)
+                    .map(|(&a, b)| {
+                        (f64::from(a) + step * b.signum()).clamp(-f64::from(r), f64::from(r)) as f32
+                    })
+                    .collect();
             }
         }
     }
@@ -133,22 +185,40 @@ fn no_perturbation_inside_the_certified_radius_changes_the_class() {
                 let r = cert.radius;
                 assert!(r > 0.0);
                 // (d) never above the exact-arithmetic radius with the same constants.
-                let pairs = if norm == Norm::L2 { m.pairs_l2() } else { m.pairs_inf() };
+                let pairs = if norm == Norm::L2 {
+                    m.pairs_l2()
+                } else {
+                    m.pairs_inf()
+                };
                 for (j, mj) in f64_margins(&m, &x, o.class) {
                     let k = f64::from(pairs[pair_index(m.classes(), o.class, j)]);
-                    assert!(f64::from(r) * k <= mj, "radius {r} exceeds exact bound {} against {j}", mj / k);
+                    assert!(
+                        f64::from(r) * k <= mj,
+                        "radius {r} exceeds exact bound {} against {j}",
+                        mj / k
+                    );
                 }
                 // (a) random perturbations on the boundary of the certified ball.
                 for _ in 0..20 {
                     let d = boundary(&mut rng, case.n0, r, norm);
-                    assert_eq!(class_of(&m, &add(&x, &d)), o.class, "case {i}: random {norm:?} perturbation broke radius {r}");
+                    assert_eq!(
+                        class_of(&m, &add(&x, &d)),
+                        o.class,
+                        "case {i}: random {norm:?} perturbation broke radius {r}"
+                    );
                 }
                 // (b) gradient-based attack at the certified radius.
-                assert!(!attack(&m, &x, o.class, r, norm, &mut rng), "case {i}: attack broke radius {r} ({norm:?})");
+                assert!(
+                    !attack(&m, &x, o.class, r, norm, &mut rng),
+                    "case {i}: attack broke radius {r} ({norm:?})"
+                );
             }
         }
     }
-    assert!(certified > 300, "too few certified points to mean anything: {certified}");
+    assert!(
+        certified > 300,
+        "too few certified points to mean anything: {certified}"
+    );
 }
 
 /// SPEC §6 row 18: the stored pair constants bound the exact map's margin Lipschitz ratios.
@@ -166,15 +236,25 @@ fn pair_constants_bound_empirical_lipschitz_ratios() {
             let sx = reference::infer(&m, &x);
             let sy = reference::infer(&m, &y);
             let (ox, oy) = (&sx[m.layers()], &sy[m.layers()]);
-            let dx: Vec<f64> = y.iter().zip(&x).map(|(a, b)| f64::from(*a) - f64::from(*b)).collect();
+            let dx: Vec<f64> = y
+                .iter()
+                .zip(&x)
+                .map(|(a, b)| f64::from(*a) - f64::from(*b))
+                .collect();
             let l2 = dx.iter().map(|a| a * a).sum::<f64>().sqrt();
             let linf = dx.iter().fold(0.0f64, |a, b| a.max(b.abs()));
             for a in 0..c {
                 for b in a + 1..c {
                     let change = ((oy[a] - oy[b]) - (ox[a] - ox[b])).abs();
                     let p = pair_index(c, a, b);
-                    assert!(change <= f64::from(m.pairs_l2()[p]) * l2 * (1.0 + 1e-9) + 1e-12, "case {i}: ℓ2 ratio above K");
-                    assert!(change <= f64::from(m.pairs_inf()[p]) * linf * (1.0 + 1e-9) + 1e-12, "case {i}: ℓ∞ ratio above K");
+                    assert!(
+                        change <= f64::from(m.pairs_l2()[p]) * l2 * (1.0 + 1e-9) + 1e-12,
+                        "case {i}: ℓ2 ratio above K"
+                    );
+                    assert!(
+                        change <= f64::from(m.pairs_inf()[p]) * linf * (1.0 + 1e-9) + 1e-12,
+                        "case {i}: ℓ∞ ratio above K"
+                    );
                 }
             }
         }
@@ -185,12 +265,17 @@ fn pair_constants_bound_empirical_lipschitz_ratios() {
 #[test]
 fn exact_ties_are_rejected() {
     let mut rng = Rng(31);
-    let mut p = wide(params(&mut rng, &Config::small(Family::FenchelYoung, Init::Forward, 2)));
+    let mut p = wide(params(
+        &mut rng,
+        &Config::small(Family::FenchelYoung, Init::Forward, 2),
+    ));
     let fan = p.layers[1].bias.len();
     let row0: Vec<f32> = p.layers[2].weights[..fan].to_vec();
     p.layers[2].weights[fan..2 * fan].copy_from_slice(&row0);
     p.layers[2].bias[1] = p.layers[2].bias[0];
-    p.layers[2].weights[2 * fan..].iter_mut().for_each(|w| *w = -10.0);
+    p.layers[2].weights[2 * fan..]
+        .iter_mut()
+        .for_each(|w| *w = -10.0);
     p.layers[2].bias[2] = -100.0;
     let b = blob(&p, &Limits::default());
     let m = ModelView::new_checked(b.as_bytes()).unwrap();
@@ -215,7 +300,14 @@ fn exact_ties_are_rejected() {
 fn tiny_weights_subnormal_inputs_and_extreme_k_never_certify_wrongly() {
     let mut rng = Rng(32);
     let mut checked = 0;
-    for (scale, sweeps) in [(1e-5, 0u16), (1e-5, 200), (1e-12, 3), (1e-19, 0), (1.0, 200), (3.0, 0)] {
+    for (scale, sweeps) in [
+        (1e-5, 0u16),
+        (1e-5, 200),
+        (1e-12, 3),
+        (1e-19, 0),
+        (1.0, 200),
+        (3.0, 0),
+    ] {
         for family in [Family::FenchelYoung, Family::Hopfield] {
             for init in [Init::Forward, Init::Zero] {
                 let mut cfg = Config::small(family, init, sweeps);
@@ -240,7 +332,11 @@ fn tiny_weights_subnormal_inputs_and_extreme_k_never_certify_wrongly() {
                         checked += 1;
                         for _ in 0..30 {
                             let d = boundary(&mut rng, 4, c.radius, norm);
-                            assert_eq!(class_of(&m, &add(&x, &d)), o.class, "scale {scale} K {sweeps} {family:?} {init:?}");
+                            assert_eq!(
+                                class_of(&m, &add(&x, &d)),
+                                o.class,
+                                "scale {scale} K {sweeps} {family:?} {init:?}"
+                            );
                         }
                         // The rounding-level cases: the certificate subtracted a positive error bound.
                         assert!(c.float_error > 0.0);
@@ -256,14 +352,19 @@ fn tiny_weights_subnormal_inputs_and_extreme_k_never_certify_wrongly() {
 #[test]
 fn margin_below_the_float_error_is_rejected() {
     let mut rng = Rng(33);
-    let mut p = wide(params(&mut rng, &Config::small(Family::FenchelYoung, Init::Forward, 0)));
+    let mut p = wide(params(
+        &mut rng,
+        &Config::small(Family::FenchelYoung, Init::Forward, 0),
+    ));
     // Output rows 0 and 1 differ by one ulp in the bias only.
     let fan = p.layers[1].bias.len();
     let row0: Vec<f32> = p.layers[2].weights[..fan].to_vec();
     p.layers[2].weights[fan..2 * fan].copy_from_slice(&row0);
     p.layers[2].bias[0] = 1.0;
     p.layers[2].bias[1] = 1.0f32.next_down();
-    p.layers[2].weights[2 * fan..].iter_mut().for_each(|w| *w = 0.0);
+    p.layers[2].weights[2 * fan..]
+        .iter_mut()
+        .for_each(|w| *w = 0.0);
     p.layers[2].bias[2] = -100.0;
     let b = blob(&p, &Limits::default());
     let m = ModelView::new_checked(b.as_bytes()).unwrap();
@@ -272,14 +373,23 @@ fn margin_below_the_float_error_is_rejected() {
     let mut ws = Workspace::new(&mut buf);
     let o = infer(&m, &x, &mut ws).unwrap();
     let c = certify(&m, &o, Norm::L2);
-    assert!(matches!(c.rejection, Some(Rejection::Margin { .. }) | Some(Rejection::Tie)), "{c:?}");
+    assert!(
+        matches!(
+            c.rejection,
+            Some(Rejection::Margin { .. }) | Some(Rejection::Tie)
+        ),
+        "{c:?}"
+    );
 }
 
 /// Invalid constants never certify.
 #[test]
 fn invalid_constants_never_certify() {
     let mut rng = Rng(34);
-    let p = wide(params(&mut rng, &Config::small(Family::FenchelYoung, Init::Forward, 0)));
+    let p = wide(params(
+        &mut rng,
+        &Config::small(Family::FenchelYoung, Init::Forward, 0),
+    ));
     let mut k = lifted_core::bounds::compute(&p, &Limits::default());
     k.cert.valid = false;
     let b = p.to_blob(&k).unwrap();
@@ -287,7 +397,10 @@ fn invalid_constants_never_certify() {
     let mut buf = vec![0.0f32; Workspace::required(&m)];
     let mut ws = Workspace::new(&mut buf);
     let o = infer(&m, &input(&mut rng, 4), &mut ws).unwrap();
-    assert_eq!(certify(&m, &o, Norm::L2).rejection, Some(Rejection::ConstantsInvalid));
+    assert_eq!(
+        certify(&m, &o, Norm::L2).rejection,
+        Some(Rejection::ConstantsInvalid)
+    );
 }
 
 /// Internal radii: perturbing hidden block k within its radius and running the remaining layers

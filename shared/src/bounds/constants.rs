@@ -3,7 +3,10 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::norms::{add_up, max_abs, mul_up, norm_inf_upper, norm_one_upper, row_diff_l1_upper, row_diff_l2_upper, sqrt_up, to_f32_up};
+use super::norms::{
+    add_up, max_abs, mul_up, norm_inf_upper, norm_one_upper, row_diff_l1_upper, row_diff_l2_upper,
+    sqrt_up, to_f32_up,
+};
 use super::spectral::spectral_upper;
 use crate::config::{Family, Init};
 use crate::format::{BoundMethod, CertSpec, LayerBounds};
@@ -25,7 +28,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { eps_l2_max: 2.0, eps_inf_max: 0.3, eps_internal_max: 2.0, gram_steps: 10 }
+        Limits {
+            eps_l2_max: 2.0,
+            eps_inf_max: 0.3,
+            eps_internal_max: 2.0,
+            gram_steps: 10,
+        }
     }
 }
 
@@ -107,11 +115,20 @@ pub fn sensitivity(model: &ModelParams, norms: &[LayerNorms], which: RecursionNo
                         let s = n.map_or(f64::INFINITY, |n| n.l2);
                         let one_minus = 1.0 - eta; // exact: eta ∈ (0, 1] is an f32
                         let curv = mul_up(mul_up(mul_up(eta, rho), s), s);
-                        let own = if curv > one_minus { curv - one_minus } else { one_minus };
-                        (mul_up(eta, w(k - 1)), super::norms::up(own), mul_up(mul_up(eta, rho), s))
+                        let own = if curv > one_minus {
+                            curv - one_minus
+                        } else {
+                            one_minus
+                        };
+                        (
+                            mul_up(eta, w(k - 1)),
+                            super::norms::up(own),
+                            mul_up(mul_up(eta, rho), s),
+                        )
                     }
                     (Family::FenchelYoung, RecursionNorm::Inf) => {
-                        let (one, inf) = n.map_or((f64::INFINITY, f64::INFINITY), |n| (n.one, n.inf));
+                        let (one, inf) =
+                            n.map_or((f64::INFINITY, f64::INFINITY), |n| (n.one, n.inf));
                         let own = add_up(1.0 - eta, mul_up(mul_up(mul_up(eta, rho), one), inf));
                         (mul_up(eta, w(k - 1)), own, mul_up(mul_up(eta, rho), one))
                     }
@@ -124,7 +141,10 @@ pub fn sensitivity(model: &ModelParams, norms: &[LayerNorms], which: RecursionNo
                         (w(k - 1), 0.0, mul_up(rho, one))
                     }
                 };
-                add_up(add_up(mul_up(below, d[k - 1]), mul_up(own, d[k])), mul_up(above, d[k + 1]))
+                add_up(
+                    add_up(mul_up(below, d[k - 1]), mul_up(own, d[k])),
+                    mul_up(above, d[k + 1]),
+                )
             }
         };
         d[k] = new;
@@ -141,7 +161,14 @@ fn forward_products(norms: &[LayerNorms], which: RecursionNorm) -> Vec<f64> {
     let mut out = vec![1.0f64];
     let mut p = 1.0f64;
     for n in norms {
-        p = mul_up(p, if which == RecursionNorm::L2 { n.l2 } else { n.inf });
+        p = mul_up(
+            p,
+            if which == RecursionNorm::L2 {
+                n.l2
+            } else {
+                n.inf
+            },
+        );
         out.push(p);
     }
     out
@@ -164,15 +191,27 @@ pub fn compute(model: &ModelParams, limits: &Limits) -> Constants {
         let s = sensitivity(model, &norms, which);
         if fwd {
             let p = forward_products(&norms, which);
-            let pick = |a: &[f64]| a.iter().zip(&p).map(|(&x, &y)| x.min(y)).collect::<Vec<_>>();
-            Sensitivity { last: pick(&s.last), max: pick(&s.max) }
+            let pick = |a: &[f64]| {
+                a.iter()
+                    .zip(&p)
+                    .map(|(&x, &y)| x.min(y))
+                    .collect::<Vec<_>>()
+            };
+            Sensitivity {
+                last: pick(&s.last),
+                max: pick(&s.max),
+            }
         } else {
             s
         }
     });
     let [l2, inf] = &mut lip;
     let classes = model.layers.last().map_or(0, |x| x.bias.len());
-    let fan_last = if l >= 2 { model.layers[l - 2].bias.len() } else { model.input_dim };
+    let fan_last = if l >= 2 {
+        model.layers[l - 2].bias.len()
+    } else {
+        model.input_dim
+    };
     let w_last = model.layers.last().map_or(&[][..], |x| &x.weights[..]);
     let sqrt_n0 = sqrt_up(model.input_dim as f64);
     let mut pairs_l2 = Vec::new();
@@ -204,8 +243,14 @@ pub fn compute(model: &ModelParams, limits: &Limits) -> Constants {
         })
         .collect();
     let all_finite = layers.iter().all(|b| {
-        [b.w_l2, b.w_inf, b.w_one, b.b_inf, b.lip_l2, b.lip_inf].iter().all(|v| v.is_finite())
-    }) && pairs_l2.iter().chain(&pairs_inf).chain(pairs_internal.iter().flatten()).all(|v| v.is_finite());
+        [b.w_l2, b.w_inf, b.w_one, b.b_inf, b.lip_l2, b.lip_inf]
+            .iter()
+            .all(|v| v.is_finite())
+    }) && pairs_l2
+        .iter()
+        .chain(&pairs_inf)
+        .chain(pairs_internal.iter().flatten())
+        .all(|v| v.is_finite());
     let method = if !all_finite {
         BoundMethod::None
     } else if fwd {
@@ -223,9 +268,24 @@ pub fn compute(model: &ModelParams, limits: &Limits) -> Constants {
             l2_method: method,
             inf_method: method,
         },
-        pairs_l2: if all_finite { pairs_l2 } else { pairs_l2.iter().map(|_| 0.0).collect() },
-        pairs_inf: if all_finite { pairs_inf } else { pairs_inf.iter().map(|_| 0.0).collect() },
-        pairs_internal: if all_finite { pairs_internal } else { pairs_internal.iter().map(|t| t.iter().map(|_| 0.0).collect()).collect() },
+        pairs_l2: if all_finite {
+            pairs_l2
+        } else {
+            pairs_l2.iter().map(|_| 0.0).collect()
+        },
+        pairs_inf: if all_finite {
+            pairs_inf
+        } else {
+            pairs_inf.iter().map(|_| 0.0).collect()
+        },
+        pairs_internal: if all_finite {
+            pairs_internal
+        } else {
+            pairs_internal
+                .iter()
+                .map(|t| t.iter().map(|_| 0.0).collect())
+                .collect()
+        },
     }
 }
 
@@ -236,5 +296,9 @@ pub fn monotone_step(rho: f32, sigma_upper: f64) -> f32 {
     let eta = 1.0 / add_up(1.0, l);
     let v = eta as f32;
     let v = if f64::from(v) > eta { v.next_down() } else { v };
-    if v > 0.0 && v <= 1.0 { v } else { f32::MIN_POSITIVE }
+    if v > 0.0 && v <= 1.0 {
+        v
+    } else {
+        f32::MIN_POSITIVE
+    }
 }

@@ -1,5 +1,8 @@
 //! Sound f64 bounds for the certificate constants (host side, at export time).
+mod constants;
 pub mod norms;
 pub mod spectral;
-mod constants;
-pub use constants::{compute, layer_norms, monotone_step, sensitivity, LayerNorms, Limits, RecursionNorm, Sensitivity};
+pub use constants::{
+    compute, layer_norms, monotone_step, sensitivity, LayerNorms, Limits, RecursionNorm,
+    Sensitivity,
+};

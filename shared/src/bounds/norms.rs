@@ -280,7 +280,10 @@ fn row(w: &[f32], cols: usize, i: usize) -> &[f32] {
         .and_then(|range| w.get(range));
     match r {
         Some(r) => r,
-        None => panic!("row {i} is outside a matrix of {} values with {cols} columns", w.len()),
+        None => panic!(
+            "row {i} is outside a matrix of {} values with {cols} columns",
+            w.len()
+        ),
     }
 }
 
@@ -323,20 +326,19 @@ pub fn row_diff_l1_upper(w: &[f32], cols: usize, i: usize, j: usize) -> f64 {
     if !all_finite(a) || !all_finite(b) {
         return f64::INFINITY;
     }
-    let s = a
-        .iter()
-        .zip(b)
-        .fold(0.0f64, |acc, (&x, &y)| acc + (f64::from(x) - f64::from(y)).abs());
+    let s = a.iter().zip(b).fold(0.0f64, |acc, (&x, &y)| {
+        acc + (f64::from(x) - f64::from(y)).abs()
+    });
     // |x − y| ≤ |fl(x − y)|/(1 − u), then cols − 1 additions.
     inflate(s, count(cols))
 }
-
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::vec;
     use std::vec::Vec;
 
     // ---- Exact dyadic comparisons (test oracle) ----------------------------------------------
@@ -414,7 +416,11 @@ pub(crate) mod tests {
 
     fn dyadic_matrix(max: usize) -> impl Strategy<Value = (usize, usize, Vec<(f32, i128)>)> {
         (1..=max, 1..=max).prop_flat_map(|(r, c)| {
-            (Just(r), Just(c), proptest::collection::vec(dyadic_f32(), r * c))
+            (
+                Just(r),
+                Just(c),
+                proptest::collection::vec(dyadic_f32(), r * c),
+            )
         })
     }
 
@@ -587,7 +593,10 @@ pub(crate) mod tests {
             assert_eq!(row_diff_l2_upper(&w, 2, 0, 1), f64::INFINITY);
             assert_eq!(row_diff_l1_upper(&w, 2, 1, 0), f64::INFINITY);
             // A non-finite entry in another row does not matter.
-            assert_eq!(row_diff_l1_upper(&[1.0, 2.0, bad, 4.0, 0.0, 0.0], 2, 0, 2), up(3.0 * up(1.0 + 4.0 * U)));
+            assert_eq!(
+                row_diff_l1_upper(&[1.0, 2.0, bad, 4.0, 0.0, 0.0], 2, 0, 2),
+                up(3.0 * up(1.0 + 4.0 * U))
+            );
         }
         assert_eq!(max_abs(&[-3.5, 2.0, -0.0]), 3.5);
         assert_eq!(max_abs(&[f32::from_bits(1)]), 2f64.powi(-149));
@@ -628,6 +637,48 @@ pub(crate) mod tests {
         assert!(row_diff_l1_upper(&w, 1, 0, 1) >= two_max);
         assert!(row_diff_l2_upper(&w, 1, 0, 1) >= two_max);
         assert!(row_diff_l2_upper(&w, 1, 0, 1).is_finite());
+    }
+
+    /// Terms absorbed by a large one (1 + 2⁻⁵⁴ rounds to 1): the computed sums equal the largest
+    /// term, the exact sums are larger by n·2⁻⁵⁴. Rounding only the final result up would fail.
+    #[test]
+    fn norms_survive_absorbed_terms() {
+        let n = 1000usize;
+        let tiny = 2f32.powi(-54); // |x| terms
+        let tiny_sq = 2f32.powi(-27); // x² terms
+                                      // Σ|x| = 1 + n·2⁻⁵⁴ = (2⁵⁴ + n)·2⁻⁵⁴.
+        let mut row: Vec<f32> = vec![1.0];
+        row.extend(core::iter::repeat_n(tiny, n));
+        let exact_l1 = (1u128 << 54) + n as u128;
+        assert!(ge_int(norm_inf_upper(&row, 1, n + 1), exact_l1, 54));
+        assert!(ge_int(norm_one_upper(&row, n + 1, 1), exact_l1, 54));
+        let zeros = vec![0.0f32; n + 1];
+        let two_rows: Vec<f32> = row.iter().chain(&zeros).copied().collect();
+        assert!(ge_int(
+            row_diff_l1_upper(&two_rows, n + 1, 0, 1),
+            exact_l1,
+            54
+        ));
+        assert!(ge_int(
+            row_diff_l1_upper(&two_rows, n + 1, 1, 0),
+            exact_l1,
+            54
+        ));
+        // Σx² = 1 + n·2⁻⁵⁴ as well.
+        let mut row: Vec<f32> = vec![-1.0];
+        row.extend(core::iter::repeat_n(tiny_sq, n));
+        assert!(sq_ge_int(frobenius_upper(&row), exact_l1, 54));
+        let two_rows: Vec<f32> = row.iter().chain(&zeros).copied().collect();
+        assert!(sq_ge_int(
+            row_diff_l2_upper(&two_rows, n + 1, 0, 1),
+            exact_l1,
+            54
+        ));
+        assert!(sq_ge_int(
+            row_diff_l2_upper(&two_rows, n + 1, 1, 0),
+            exact_l1,
+            54
+        ));
     }
 
     proptest! {

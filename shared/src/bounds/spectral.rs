@@ -6,7 +6,8 @@
 //! 1. the Frobenius norm ‖W‖_F;
 //! 2. √(‖W‖₁‖W‖_∞);
 //! 3. **Gram iteration** (Delattre et al., 2023): H₀ = W, H_{t+1} = H_tᵀH_t, and
-//!    σ₁(W) ≤ ‖H_T‖_F^{1/2^T} = (Σᵢ σᵢ^{2^T})^{1/2^T}, which tends to σ₁ as T grows.
+//!    σ₁(W) ≤ ‖H_T‖_F^{1/2^T} = (Σᵢ σᵢ^{2^{T+1}})^{1/2^{T+1}} ≤ rank^{1/2^{T+1}} σ₁, which tends
+//!    to σ₁ as T grows (H_T = (WᵀW)^{2^{T−1}} has singular values σᵢ^{2^T}).
 //!
 //! # Gram iteration under rounding
 //!
@@ -16,10 +17,10 @@
 //! f32 products are exact in f64, so |Y₁ − WWᵀ| ≤ γ_{k+1}|W||W|ᵀ entrywise and
 //! ‖Y₁ − WWᵀ‖_F ≤ Δ₀ := γ_{k+1}‖W‖_F². By Weyl's inequality, σ₁(W)² ≤ σ₁(Y₁) + Δ₀.
 //!
-//! Every Y_t is then **rescaled by an exact power of two**, X_t = flush(2^{−k_t} Y_t), with k_t chosen
+//! Every Y_t is then **rescaled by an exact power of two**, X_t = flush(2^{−e_t} Y_t), with e_t chosen
 //! so that max|X_t| ∈ [½, 1); `flush` sets entries below 2⁻⁵¹¹ to zero. The scaling is exact for every
 //! kept entry (it stays a normal number), so the only change is the flush, of Frobenius norm at most
-//! φ := n·2⁻⁵¹¹: σ₁(Y_t) ≤ 2^{k_t}(σ₁(X_t) + φ). The flush also guarantees that every later product
+//! φ := n·2⁻⁵¹¹: σ₁(Y_t) ≤ 2^{e_t}(σ₁(X_t) + φ). The flush also guarantees that every later product
 //! of two nonzero entries is ≥ 2⁻¹⁰²² (a normal number: no underflow), and the scaling to [½, 1)
 //! rules out overflow, so tiny (1e−30) and huge (1e30) weights behave like weights near 1.
 //!
@@ -69,8 +70,9 @@ pub enum SpectralMethod {
     Gram,
 }
 
-/// Gram steps beyond this are not taken: (Σᵢ σᵢ^{2^T})^{1/2^T} ≤ rank^{1/2^T} σ₁, and for T = 64 and
-/// any rank below 2⁶⁴ that factor is below 1 + 2⁻⁵⁸, smaller than one f64 ulp.
+/// Gram steps beyond this are not taken: the Gram bound is at most rank^{1/2^{T+1}} σ₁ (plus
+/// rounding), and for T = 64 and any rank below 2⁶⁴ that factor is below 1 + 2⁻⁵⁹, far smaller
+/// than one f64 ulp.
 pub const MAX_GRAM_STEPS: u32 = 64;
 
 /// Entries of the rescaled Gram iterates below this are set to zero (2⁻⁵¹¹; its square is the
@@ -130,7 +132,7 @@ pub fn spectral_upper(w: &[f32], rows: usize, cols: usize, gram_steps: u32) -> S
         }
         start = gram.start;
     }
-    let lower = match start {
+    let lower = match start.filter(|v| v.iter().any(|&t| t != 0.0)) {
         Some(v) => power_lower_from(w, rows, cols, v, SEEDED_POWER_STEPS),
         None => power_iteration_lower(w, rows, cols, UNSEEDED_POWER_STEPS),
     };
@@ -230,7 +232,7 @@ fn gram_upper(w: &[f32], rows: usize, cols: usize, steps: u32) -> Gram {
         exps.push(e);
     }
 
-    // Unwind from σ₁(X_T) ≤ ‖X_T‖_F: σ₁(Y_t) ≤ 2^{k_t}(σ₁(X_t) + φ), then
+    // Unwind from σ₁(X_T) ≤ ‖X_T‖_F: σ₁(Y_t) ≤ 2^{e_t}(σ₁(X_t) + φ), then
     // σ₁(X_{t−1}) ≤ √(σ₁(Y_t) + Δ_{t−1}) (with X₀ = W).
     let phi = mul_up(count(n) as f64, FLUSH);
     let mut beta = sqrt_up(frobenius_sq_upper_f64(&x));
@@ -251,23 +253,75 @@ fn gram_upper(w: &[f32], rows: usize, cols: usize, steps: u32) -> Gram {
 }
 
 /// `out = A Aᵀ` for the row-major `n × k` matrix `a`, computing the upper triangle and mirroring
-/// it. Each entry is one k-term dot product.
+/// it. Each entry is one k-term dot product; four of them share each load of row i.
 fn gram_rows(a: &[f64], n: usize, k: usize, out: &mut [f64]) {
     if k == 0 {
         out.fill(0.0);
         return;
     }
+    let mut put = |i: usize, j: usize, d: f64| {
+        if let Some(o) = out.get_mut(i * n + j) {
+            *o = d;
+        }
+        if let Some(o) = out.get_mut(j * n + i) {
+            *o = d;
+        }
+    };
     for (i, ai) in a.chunks_exact(k).enumerate() {
-        for (j, aj) in a.chunks_exact(k).enumerate().skip(i) {
-            let d = dot(ai, aj);
-            if let Some(o) = out.get_mut(i * n + j) {
-                *o = d;
+        let rest = a.get(i * k..).unwrap_or(&[]);
+        let mut quads = rest.chunks_exact(4 * k);
+        let mut j = i;
+        for quad in &mut quads {
+            let d = dot4(ai, quad, k);
+            for (t, &dt) in d.iter().enumerate() {
+                put(i, j + t, dt);
             }
-            if let Some(o) = out.get_mut(j * n + i) {
-                *o = d;
+            j += 4;
+        }
+        for aj in quads.remainder().chunks_exact(k) {
+            put(i, j, dot(ai, aj));
+            j += 1;
+        }
+    }
+}
+
+/// The four dot products of `a` (length k) with the rows of the 4 × k block `b`, each with four
+/// independent accumulators (vectorisable; no FMA).
+#[inline]
+fn dot4(a: &[f64], b: &[f64], k: usize) -> [f64; 4] {
+    let (b0, rest) = b.split_at(k);
+    let (b1, rest) = rest.split_at(k);
+    let (b2, b3) = rest.split_at(k);
+    let mut acc = [[0.0f64; 4]; 4];
+    let chunks = a
+        .chunks_exact(4)
+        .zip(b0.chunks_exact(4))
+        .zip(b1.chunks_exact(4))
+        .zip(b2.chunks_exact(4))
+        .zip(b3.chunks_exact(4));
+    for ((((x, y0), y1), y2), y3) in chunks {
+        for (acc_j, y) in acc.iter_mut().zip([y0, y1, y2, y3]) {
+            for ((s, &p), &q) in acc_j.iter_mut().zip(x).zip(y) {
+                *s += p * q;
             }
         }
     }
+    let tail = k - k % 4;
+    let mut out = [0.0f64; 4];
+    for ((o, acc_j), y) in out.iter_mut().zip(acc).zip([b0, b1, b2, b3]) {
+        let [s0, s1, s2, s3] = acc_j;
+        let mut s = (s0 + s2) + (s1 + s3);
+        for (&p, &q) in a
+            .get(tail..)
+            .unwrap_or(&[])
+            .iter()
+            .zip(y.get(tail..).unwrap_or(&[]))
+        {
+            s += p * q;
+        }
+        *o = s;
+    }
+    out
 }
 
 /// Dot product with eight independent accumulators (vectorisable; no FMA). Any summation order has
@@ -356,34 +410,32 @@ fn power_lower_from(w: &[f32], rows: usize, cols: usize, mut v: Vec<f64>, iters:
     if rows == 0 || cols == 0 || v.len() != cols {
         return 0.0;
     }
+    let w64: Vec<f64> = w.iter().map(|&x| f64::from(x)).collect();
     let mut y = vec![0.0f64; rows];
+    let mut next = vec![0.0f64; cols];
     for _ in 0..iters {
-        mat_vec(w, cols, &v, &mut y);
-        let mut next = vec![0.0f64; cols];
-        for (row, &yi) in w.chunks_exact(cols).zip(&y) {
+        mat_vec(&w64, cols, &v, &mut y);
+        next.fill(0.0);
+        for (row, &yi) in w64.chunks_exact(cols).zip(&y) {
             for (nj, &wij) in next.iter_mut().zip(row) {
-                *nj += f64::from(wij) * yi;
+                *nj += wij * yi;
             }
         }
         let max = next.iter().fold(0.0f64, |m, &t| m.max(t.abs()));
         if !(max > 0.0 && max.is_finite()) {
             break; // v is in the null space (or the iteration broke down): keep the last v.
         }
-        for t in &mut next {
-            *t /= max;
+        for (vj, &t) in v.iter_mut().zip(&next) {
+            *vj = t / max;
         }
-        v = next;
     }
-    rayleigh_lower(w, rows, cols, &v, &mut y)
+    rayleigh_lower(&w64, w, rows, cols, &v, &mut y)
 }
 
-/// y = fl(Wv) for the row-major `w` with `cols` columns.
-fn mat_vec(w: &[f32], cols: usize, v: &[f64], y: &mut [f64]) {
+/// y = fl(Wv) for the row-major `w` with `cols` columns (k-term dot products, any order).
+fn mat_vec(w: &[f64], cols: usize, v: &[f64], y: &mut [f64]) {
     for (yi, row) in y.iter_mut().zip(w.chunks_exact(cols)) {
-        *yi = row
-            .iter()
-            .zip(v)
-            .fold(0.0f64, |a, (&wij, &vj)| a + f64::from(wij) * vj);
+        *yi = dot(row, v);
     }
 }
 
@@ -393,8 +445,15 @@ fn mat_vec(w: &[f32], cols: usize, v: &[f64], y: &mut [f64]) {
 /// (the last term covers underflow), so ‖ŷ − Wv‖ ≤ γ_{cols+1}‖W‖_F‖v‖ + rows·cols·2⁻¹⁰⁷⁴.
 /// Sums of squares are bounded below by ŝ(1 − 2mu) minus the underflow terms, above by
 /// [`inflate`] plus them.
-fn rayleigh_lower(w: &[f32], rows: usize, cols: usize, v: &[f64], y: &mut [f64]) -> f64 {
-    mat_vec(w, cols, v, y);
+fn rayleigh_lower(
+    w64: &[f64],
+    w: &[f32],
+    rows: usize,
+    cols: usize,
+    v: &[f64],
+    y: &mut [f64],
+) -> f64 {
+    mat_vec(w64, cols, v, y);
     let (rows_c, cols_c) = (count(rows), count(cols));
     let y_sq = y.iter().fold(0.0f64, |a, &t| a + t * t);
     let y_sq_lo = sub_down(
@@ -444,15 +503,27 @@ mod tests {
         if rows == 0 || cols == 0 {
             return 0.0;
         }
-        let m = DMatrix::from_row_slice(rows, cols, &w.iter().map(|&x| f64::from(x)).collect::<Vec<_>>());
+        let m = DMatrix::from_row_slice(
+            rows,
+            cols,
+            &w.iter().map(|&x| f64::from(x)).collect::<Vec<_>>(),
+        );
         m.singular_values().max()
     }
 
     /// Plain-f64 twin of the Gram iteration (no error terms): ‖(WWᵀ)^{2^{T−1}}‖_F^{1/2^T}, with the
     /// scale tracked in logarithms.
     fn reference_gram(w: &[f32], rows: usize, cols: usize, steps: u32) -> f64 {
-        let m = DMatrix::from_row_slice(rows, cols, &w.iter().map(|&x| f64::from(x)).collect::<Vec<_>>());
-        let mut h = if rows <= cols { &m * m.transpose() } else { m.transpose() * &m };
+        let m = DMatrix::from_row_slice(
+            rows,
+            cols,
+            &w.iter().map(|&x| f64::from(x)).collect::<Vec<_>>(),
+        );
+        let mut h = if rows <= cols {
+            &m * m.transpose()
+        } else {
+            m.transpose() * &m
+        };
         let mut log_c = 0.0f64;
         for _ in 1..steps {
             let f = h.norm();
@@ -491,22 +562,37 @@ mod tests {
     }
 
     fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-        (0..cols * rows).map(|i| w[(i % rows) * cols + i / rows]).collect()
+        (0..cols * rows)
+            .map(|i| w[(i % rows) * cols + i / rows])
+            .collect()
     }
 
     /// The checks every case must pass. Returns σ₁ (SVD) for further assertions.
     fn check_sound(w: &[f32], rows: usize, cols: usize, steps: u32) -> (SpectralBound, f64) {
         let b = spectral_upper(w, rows, cols, steps);
         let s = sigma1(w, rows, cols);
-        assert!(b.upper >= s * (1.0 - SVD_RTOL), "{rows}×{cols}, {steps} steps: upper {} < σ₁ {s}", b.upper);
+        assert!(
+            b.upper >= s * (1.0 - SVD_RTOL),
+            "{rows}×{cols}, {steps} steps: upper {} < σ₁ {s}",
+            b.upper
+        );
         assert!(b.upper <= frobenius_upper(w), "upper above Frobenius");
-        assert!(b.lower <= s * (1.0 + SVD_RTOL), "lower {} > σ₁ {s}", b.lower);
+        assert!(
+            b.lower <= s * (1.0 + SVD_RTOL),
+            "lower {} > σ₁ {s}",
+            b.lower
+        );
         assert!(b.lower >= 0.0 && b.lower <= b.upper);
         if steps >= 1 && s > 0.0 {
-            // Gram bound ≤ (Σσᵢ^{2^T})^{1/2^T} ≤ rank^{1/2^T} σ₁, plus rounding terms ≪ 1e−9.
+            // Gram bound ≤ (Σσᵢ^{2^{T+1}})^{1/2^{T+1}} ≤ rank^{1/2^{T+1}} σ₁, plus rounding ≪ 1e−9.
             let n = rows.min(cols) as f64;
-            let cap = s * n.powf(1.0 / 2f64.powi(steps.min(MAX_GRAM_STEPS) as i32)) * (1.0 + 1e-9);
-            assert!(b.upper <= cap, "{rows}×{cols}, {steps} steps: upper {} > {cap} (σ₁ {s})", b.upper);
+            let cap =
+                s * n.powf(1.0 / 2f64.powi(steps.min(MAX_GRAM_STEPS) as i32 + 1)) * (1.0 + 1e-9);
+            assert!(
+                b.upper <= cap,
+                "{rows}×{cols}, {steps} steps: upper {} > {cap} (σ₁ {s})",
+                b.upper
+            );
         }
         (b, s)
     }
@@ -547,6 +633,38 @@ mod tests {
             // Error terms are ~1e−13 relative; the reference itself is accurate to ~1e−14.
             prop_assert!(got >= want * (1.0 - 1e-12), "{got} < reference {want}");
             prop_assert!(got <= want * (1.0 + 1e-10), "{got} ≫ reference {want}");
+        }
+    }
+
+    /// The Gram matrix of w = (1, 2⁻²⁷, …, 2⁻²⁷) is computed as exactly 1 (every 2⁻⁵⁴ is absorbed),
+    /// while σ₁² = 1 + n·2⁻⁵⁴. Without the error term Δ₀ the Gram bound would be ≈ 1 + 2⁻⁵², below
+    /// σ₁ ≈ 1 + n·2⁻⁵⁵ (and it would win the minimum).
+    #[test]
+    fn gram_error_term_covers_absorbed_products() {
+        let n = 1000usize;
+        let mut w = vec![1.0f32];
+        w.extend(core::iter::repeat_n(2f32.powi(-27), n));
+        let exact_sq = (1u128 << 54) + n as u128; // σ₁² · 2⁵⁴
+        for steps in [1, 2, 8, 12] {
+            for (rows, cols) in [(1, n + 1), (n + 1, 1)] {
+                let b = spectral_upper(&w, rows, cols, steps);
+                assert!(
+                    sq_ge_int(b.upper, exact_sq, 54),
+                    "{rows}×{cols}, {steps}: {}",
+                    b.upper
+                );
+                assert!(sq_ge_int(
+                    gram_upper(&w, rows, cols, steps).upper,
+                    exact_sq,
+                    54
+                ));
+            }
+            // Two such rows (σ₁² = 2 + 2n·2⁻⁵⁴ for two equal rows).
+            let two: Vec<f32> = w.iter().chain(&w).copied().collect();
+            let b = gram_upper(&two, 2, n + 1, steps).upper;
+            assert!(sq_ge_int(b, 2 * exact_sq, 54), "{b}");
+            let b = gram_upper(&transpose(&two, 2, n + 1), n + 1, 2, steps).upper;
+            assert!(sq_ge_int(b, 2 * exact_sq, 54), "{b}");
         }
     }
 
@@ -596,8 +714,13 @@ mod tests {
             for steps in [0, 1, 8, 12] {
                 let b = spectral_upper(&w, n, n, steps);
                 assert!(b.upper >= 1.0);
-                // Each row sum carries the factor 1 + 2nu of its error term.
-                assert!(b.upper <= 1.0 + 4.0 * n as f64 * U, "n = {n}: {}", b.upper);
+                // Each row sum carries the factor 1 + 2nu of its error term, and every rounded-up
+                // operation adds an ulp.
+                assert!(
+                    b.upper <= 1.0 + 4.0 * n as f64 * U + 8.0 * f64::EPSILON,
+                    "n = {n}: {}",
+                    b.upper
+                );
                 assert!(b.lower <= 1.0 && b.lower >= 1.0 - 1e-12);
             }
             if n > 1 {
@@ -626,7 +749,11 @@ mod tests {
                 for steps in [0, 1, 2, 8, 30] {
                     let b = spectral_upper(&w, rows, cols, steps);
                     assert!(b.upper >= exact, "{x} in {rows}×{cols}: {}", b.upper);
-                    assert!(b.upper <= exact * (1.0 + 1e-14), "{x} in {rows}×{cols}: {}", b.upper);
+                    assert!(
+                        b.upper <= exact * (1.0 + 1e-14),
+                        "{x} in {rows}×{cols}: {}",
+                        b.upper
+                    );
                     assert!(b.lower <= exact && b.lower >= exact * (1.0 - 1e-12));
                 }
             }
@@ -649,13 +776,24 @@ mod tests {
                     .flat_map(|&a| v.iter().map(move |&b| (f64::from(a * b) * s) as f32))
                     .collect();
                 for (i, &x) in w.iter().enumerate() {
-                    assert_eq!(f64::from(x), f64::from(u[i / v.len()] * v[i % v.len()]) * s, "exact f32");
+                    assert_eq!(
+                        f64::from(x),
+                        f64::from(u[i / v.len()] * v[i % v.len()]) * s,
+                        "exact f32"
+                    );
                 }
                 let exact = sigma * s;
                 let wt = transpose(&w, u.len(), v.len());
                 for steps in [1, 4, 8, 12] {
-                    for b in [spectral_upper(&w, u.len(), v.len(), steps), spectral_upper(&wt, v.len(), u.len(), steps)] {
-                        assert!(b.upper >= exact, "scale 2^{scale}, {steps} steps: {} < {exact}", b.upper);
+                    for b in [
+                        spectral_upper(&w, u.len(), v.len(), steps),
+                        spectral_upper(&wt, v.len(), u.len(), steps),
+                    ] {
+                        assert!(
+                            b.upper >= exact,
+                            "scale 2^{scale}, {steps} steps: {} < {exact}",
+                            b.upper
+                        );
                         assert!(b.upper <= exact * (1.0 + 1e-12), "{} vs {exact}", b.upper);
                         assert!(b.lower <= exact && b.lower >= exact * (1.0 - 1e-12));
                     }
@@ -669,7 +807,12 @@ mod tests {
     /// iteration from the all-ones vector never leaves 4.
     #[test]
     fn power_iteration_from_ones_is_blind_but_bounds_are_not() {
-        let h = [[1.0f64, 1.0, 1.0, 1.0], [1.0, -1.0, 1.0, -1.0], [1.0, 1.0, -1.0, -1.0], [1.0, -1.0, -1.0, 1.0]];
+        let h = [
+            [1.0f64, 1.0, 1.0, 1.0],
+            [1.0, -1.0, 1.0, -1.0],
+            [1.0, 1.0, -1.0, -1.0],
+            [1.0, -1.0, -1.0, 1.0],
+        ];
         let d = [4.0f64, 40.0, 8.0, 12.0];
         let mut w = vec![0.0f32; 16];
         for i in 0..4 {
@@ -680,17 +823,21 @@ mod tests {
             }
         }
         let from_ones = power_lower_from(&w, 4, 4, vec![1.0; 4], 50);
-        assert!(from_ones <= 4.0 && from_ones >= 4.0 - 1e-9, "{from_ones}");
+        assert!((4.0 - 1e-9..=4.0).contains(&from_ones), "{from_ones}");
         for steps in [0, 1, 8, 12] {
             let b = spectral_upper(&w, 4, 4, steps);
             assert!(b.upper >= 40.0);
-            assert!(b.lower >= 40.0 * (1.0 - 1e-6), "steps {steps}: lower {}", b.lower);
+            assert!(
+                b.lower >= 40.0 * (1.0 - 1e-6),
+                "steps {steps}: lower {}",
+                b.lower
+            );
             if steps >= 8 {
                 assert!(b.upper <= 40.0 * (1.0 + 1e-9), "{}", b.upper);
             }
         }
         let lower = power_iteration_lower(&w, 4, 4, 50);
-        assert!(lower <= 40.0 && lower >= 40.0 * (1.0 - 1e-9), "{lower}");
+        assert!((40.0 * (1.0 - 1e-9)..=40.0).contains(&lower), "{lower}");
         // The same blind spot inside a larger matrix, embedded block-diagonally with a small block.
         let n = 12;
         let mut big = vec![0.0f32; n * n];
@@ -709,14 +856,28 @@ mod tests {
     /// c · 11ᵀ (4 × 16): σ₁ = 8|c| exactly, for tiny, subnormal and huge c.
     #[test]
     fn constant_matrices_of_extreme_magnitude() {
-        for c in [f32::from_bits(1), 1e-45, 1e-38, -1e-38, 1e-30, 1.0, 1e30, -1e30, f32::MAX] {
+        for c in [
+            f32::from_bits(1),
+            1e-45,
+            1e-38,
+            -1e-38,
+            1e-30,
+            1.0,
+            1e30,
+            -1e30,
+            f32::MAX,
+        ] {
             let exact = 8.0 * f64::from(c).abs();
             for (rows, cols) in [(4, 16), (16, 4)] {
                 let w = vec![c; 64];
                 for steps in [1, 8, 12] {
                     let b = spectral_upper(&w, rows, cols, steps);
                     assert!(b.upper >= exact, "c = {c:e}: {} < {exact:e}", b.upper);
-                    assert!(b.upper <= exact * (1.0 + 1e-12), "c = {c:e}: {:e} vs {exact:e}", b.upper);
+                    assert!(
+                        b.upper <= exact * (1.0 + 1e-12),
+                        "c = {c:e}: {:e} vs {exact:e}",
+                        b.upper
+                    );
                     assert!(b.lower <= exact && b.lower >= exact * (1.0 - 1e-12));
                 }
             }
@@ -729,7 +890,10 @@ mod tests {
     fn random_matrices_at_extreme_scales() {
         for (k, &scale) in [1e-30f64, 1e-38, 1e-42, 1e30, 1e36].iter().enumerate() {
             for (rows, cols) in [(9, 13), (13, 9), (1, 20), (20, 1), (16, 16)] {
-                let w: Vec<f32> = gaussian(rows, cols, 7 + k as u64).iter().map(|&x| (f64::from(x) * scale) as f32).collect();
+                let w: Vec<f32> = gaussian(rows, cols, 7 + k as u64)
+                    .iter()
+                    .map(|&x| (f64::from(x) * scale) as f32)
+                    .collect();
                 assert!(w.iter().all(|x| x.is_finite()));
                 for steps in [0, 1, 8] {
                     let (b, s) = check_sound(&w, rows, cols, steps);
@@ -775,7 +939,11 @@ mod tests {
             let s = 2f64.powi(k);
             let ws: Vec<f32> = w.iter().map(|&x| (f64::from(x) * s) as f32).collect();
             let b = spectral_upper(&ws, 10, 14, 8).upper;
-            assert!((b / (base * s) - 1.0).abs() <= 1e-12, "2^{k}: {b:e} vs {:e}", base * s);
+            assert!(
+                (b / (base * s) - 1.0).abs() <= 1e-12,
+                "2^{k}: {b:e} vs {:e}",
+                base * s
+            );
         }
     }
 
@@ -799,7 +967,10 @@ mod tests {
         );
         // Gram alone, at 64 steps, is within rounding of σ₁.
         let g = gram_upper(&w, 10, 6, 64).upper;
-        assert!(g >= s * (1.0 - SVD_RTOL) && g <= s * (1.0 + 1e-12), "{g} vs {s}");
+        assert!(
+            g >= s * (1.0 - SVD_RTOL) && g <= s * (1.0 + 1e-12),
+            "{g} vs {s}"
+        );
     }
 
     #[test]
@@ -821,48 +992,46 @@ mod tests {
         }
     }
 
-    /// Random Gaussian 128 × 784 and its transpose at 8 steps. Measured: upper/σ₁ ≈ 1.0025 (see the
-    /// printed line). The spectrum edge of a Gaussian 128 × 784 matrix is soft, so the Gram factor
-    /// (Σ(σᵢ/σ₁)^256)^{1/256} stays a little above 1; 1.01 leaves 4× margin over what is measured.
+    /// Random Gaussian 128 × 784 (and its transpose) at 8 steps, 13 seeds.
+    ///
+    /// Measured: upper/σ₁ − 1 is 4e−7 for seed 2023 and at most 1.2e−3 over seeds 1–12 (median
+    /// ~2e−6); the lower bound is within 2e−4 of σ₁. The asserted 1.005 leaves 4× margin over the
+    /// worst seed. Reason: the 8-step Gram factor is (Σᵢ(σᵢ/σ₁)^512)^{1/512}, and reaching 1.005 would
+    /// take about 13 singular values within a hair of σ₁ (13^{1/512} ≈ 1.005); the worst seed (3)
+    /// has one near-tie, worth 1.2e−3.
     #[test]
     fn gram_is_tight_on_gaussian_128_by_784() {
         let (rows, cols) = (128, 784);
-        let w = gaussian(rows, cols, 2023);
-        let s = sigma1(&w, rows, cols);
-        let b = spectral_upper(&w, rows, cols, 8);
-        let bt = spectral_upper(&transpose(&w, rows, cols), cols, rows, 8);
-        std::println!(
-            "128×784 Gaussian, 8 steps: σ₁ = {s:.6}, upper = {:.6} (ratio {:.6}), lower = {:.6} (ratio {:.8}), transposed ratio {:.6}",
-            b.upper,
-            b.upper / s,
-            b.lower,
-            b.lower / s,
-            bt.upper / s
-        );
-        assert_eq!(b.method, SpectralMethod::Gram);
-        assert!(b.upper >= s * (1.0 - SVD_RTOL));
-        assert!(b.upper <= 1.01 * s, "ratio {}", b.upper / s);
-        assert!(bt.upper >= s * (1.0 - SVD_RTOL) && bt.upper <= 1.01 * s);
-        assert!((b.upper / bt.upper - 1.0).abs() < 1e-9);
-        // The lower bound from the Gram-seeded power iteration is close too.
-        assert!(b.lower <= s * (1.0 + SVD_RTOL) && b.lower >= 0.99 * s, "lower ratio {}", b.lower / s);
-        // Frobenius and √(‖W‖₁‖W‖_∞) are far looser here.
-        assert!(frobenius_upper(&w) > 1.5 * s);
-    }
-
-    #[test]
-    #[ignore = "measurement only"]
-    fn measure_tightness() {
-        for seed in 1..=12u64 {
-            for (rows, cols) in [(128usize, 784usize), (128, 128), (64, 64), (10, 784)] {
-                let w = gaussian(rows, cols, seed);
-                let s = sigma1(&w, rows, cols);
-                for steps in [4u32, 6, 8, 10, 12] {
-                    let b = spectral_upper(&w, rows, cols, steps);
-                    std::println!("seed {seed} {rows}x{cols} steps {steps}: upper/s - 1 = {:.3e}, 1 - lower/s = {:.3e} {:?}", b.upper / s - 1.0, 1.0 - b.lower / s, b.method);
-                }
+        let mut worst = 0.0f64;
+        for seed in [2023u64, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] {
+            let w = gaussian(rows, cols, seed);
+            let s = sigma1(&w, rows, cols);
+            let b = spectral_upper(&w, rows, cols, 8);
+            let bt = spectral_upper(&transpose(&w, rows, cols), cols, rows, 8);
+            std::println!(
+                "seed {seed:4}: σ₁ = {s:.6}, upper/σ₁ − 1 = {:.2e}, 1 − lower/σ₁ = {:.2e}, transposed upper/σ₁ − 1 = {:.2e}",
+                b.upper / s - 1.0,
+                1.0 - b.lower / s,
+                bt.upper / s - 1.0
+            );
+            assert_eq!(b.method, SpectralMethod::Gram);
+            for u in [b.upper, bt.upper] {
+                assert!(u >= s * (1.0 - SVD_RTOL), "seed {seed}: {u} < σ₁ {s}");
+                assert!(u <= 1.005 * s, "seed {seed}: ratio {}", u / s);
             }
+            // Both orientations compute the same 128 × 128 Gram matrix (up to summation order).
+            assert!((b.upper / bt.upper - 1.0).abs() < 1e-9);
+            // The lower bound from the Gram-seeded power iteration is close too.
+            assert!(
+                b.lower <= s * (1.0 + SVD_RTOL) && b.lower >= 0.999 * s,
+                "seed {seed}: lower ratio {}",
+                b.lower / s
+            );
+            // Frobenius and √(‖W‖₁‖W‖_∞) are far looser here.
+            assert!(frobenius_upper(&w) > 1.5 * s);
+            worst = worst.max(b.upper / s);
         }
+        std::println!("worst upper/σ₁ = {worst:.6}");
     }
 
     #[test]
@@ -873,30 +1042,50 @@ mod tests {
             let mut last = 0.0;
             for iters in [0u32, 1, 5, 50, 500] {
                 let l = power_iteration_lower(&w, rows, cols, iters);
-                assert!(l > 0.0 && l <= s * (1.0 + SVD_RTOL), "{rows}×{cols}, {iters}: {l} vs {s}");
+                assert!(
+                    l > 0.0 && l <= s * (1.0 + SVD_RTOL),
+                    "{rows}×{cols}, {iters}: {l} vs {s}"
+                );
                 last = l;
             }
             assert!(last >= 0.99 * s, "{rows}×{cols}: {last} vs {s}");
         }
         // Rank one plus a small perturbation: a clear gap, fast convergence.
         let u: Vec<f32> = gaussian(1, 20, 8);
-        let mut w: Vec<f32> = u.iter().flat_map(|&a| u.iter().map(move |&b| a * b)).collect();
+        let mut w: Vec<f32> = u
+            .iter()
+            .flat_map(|&a| u.iter().map(move |&b| a * b))
+            .collect();
         for (x, e) in w.iter_mut().zip(gaussian(20, 20, 9)) {
             *x += 1e-3 * e;
         }
         let s = sigma1(&w, 20, 20);
         let l = power_iteration_lower(&w, 20, 20, 20);
-        assert!(l <= s * (1.0 + SVD_RTOL) && l >= s * (1.0 - 1e-9), "{l} vs {s}");
+        assert!(
+            l <= s * (1.0 + SVD_RTOL) && l >= s * (1.0 - 1e-9),
+            "{l} vs {s}"
+        );
     }
 
     #[test]
     fn rescale_is_exact_or_flushes() {
-        let y = [3.0, -1e-150, 2f64.powi(-509), 1e-200, 0.0, -0.75, 2f64.powi(-509).next_down()];
+        let y = [
+            3.0,
+            -1e-150,
+            2f64.powi(-509),
+            1e-200,
+            0.0,
+            -0.75,
+            2f64.powi(-509).next_down(),
+        ];
         let mut x = [9.0; 7];
         let e = rescale(&y, &mut x).unwrap();
         assert_eq!(e, 2); // max 3 = 0.75 · 2²
-        // Kept entries are scaled exactly; entries below 2⁻⁵¹¹ after scaling are flushed.
-        assert_eq!(x, [0.75, -0.25e-150, 2f64.powi(-511), 0.0, 0.0, -0.1875, 0.0]);
+                          // Kept entries are scaled exactly; entries below 2⁻⁵¹¹ after scaling are flushed.
+        assert_eq!(
+            x,
+            [0.75, -0.25e-150, 2f64.powi(-511), 0.0, 0.0, -0.1875, 0.0]
+        );
         assert!(rescale(&[0.0, -0.0], &mut x[..2]).is_none());
         assert!(rescale(&[1.0, f64::NAN], &mut x[..2]).is_none());
         assert_eq!(pow2(-1022), Some(f64::MIN_POSITIVE));

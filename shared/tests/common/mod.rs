@@ -73,7 +73,9 @@ pub fn params(rng: &mut Rng, cfg: &Config) -> ModelParams {
             s *= 0.3 / (1.0 + (w as f64 / fan_in as f64).sqrt());
         }
         let weights = (0..w * fan_in).map(|_| (rng.normal() * s) as f32).collect();
-        let bias = (0..w).map(|_| (rng.normal() * 0.1 * cfg.scale) as f32).collect();
+        let bias = (0..w)
+            .map(|_| (rng.normal() * 0.1 * cfg.scale) as f32)
+            .collect();
         let out = k + 1 == l;
         let activation = if out {
             Activation::Identity
@@ -83,8 +85,19 @@ pub fn params(rng: &mut Rng, cfg: &Config) -> ModelParams {
             Activation::Relu
         };
         let gamma = cfg.gamma.get(k).copied().unwrap_or(1.0);
-        let rho = if out { 0.0 } else { cfg.gamma.get(k + 1).copied().unwrap_or(1.0) / gamma };
-        layers.push(LayerParams { weights, bias, activation, gamma, rho, step: 1.0 });
+        let rho = if out {
+            0.0
+        } else {
+            cfg.gamma.get(k + 1).copied().unwrap_or(1.0) / gamma
+        };
+        layers.push(LayerParams {
+            weights,
+            bias,
+            activation,
+            gamma,
+            rho,
+            step: 1.0,
+        });
         fan_in = w;
     }
     let mut m = ModelParams {
