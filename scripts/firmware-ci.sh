@@ -4,7 +4,7 @@
 #
 #   scripts/firmware-ci.sh            # from anywhere in the repository
 #
-# Machines: mps2-an386 (M4F, default), mps2-an500 (M7, same ELF through QEMU_MACHINE),
+# Machines: mps2-an386 (M4F, default), mps2-an500 (M7, same ELF, machine swapped through the runner),
 # lm3s6965evb (M3, --features lm3s), microbit (M0, --features microbit). The nRF52840-DK board is
 # built only (it needs a probe to run). Every QEMU run is under `timeout` (firmware/qemu-run.sh).
 set -euo pipefail
@@ -54,12 +54,12 @@ else
   check_rc=1 check_out="model error:"
 fi
 
-# run_program <machine> <bin> <expected status> <expected output prefix> <cargo args...>
+# run_program <machine> <triple> <bin> <expected status> <expected output prefix>
+# Runs the release ELF through the cargo runner script directly (cargo itself adds ~1-2 s per call).
 run_program() {
-  local machine=$1 bin=$2 want_rc=$3 want_out=$4
-  shift 4
+  local machine=$1 triple=$2 bin=$3 want_rc=$4 want_out=$5
   local out rc=0
-  out=$(QEMU_MACHINE=$machine cargo run -q --release --bin "$bin" "$@" 2>&1) || rc=$?
+  out=$(QEMU_MACHINE=$machine ./qemu-run.sh "$machine" "target/$triple/release/$bin" 2>&1) || rc=$?
   printf '%s\n' "$out" | sed "s/^/  [$machine $bin] /"
   if [ "$rc" -eq "$want_rc" ] && grep -q "^$want_out" <<<"$out"; then
     pass "$machine $bin (exit $rc)"
@@ -68,12 +68,15 @@ run_program() {
   fi
 }
 
-# run_tests <machine> <cargo args...>: on-target tests; counts come from the `N passed, M failed` line.
+# run_tests <machine> <triple> <cargo args...>: on-target tests through `cargo test`, the machine
+# swapped through CARGO_TARGET_<TRIPLE>_RUNNER (HOUSE_STYLE §12); counts come from the
+# `N passed, M failed` line.
 run_tests() {
-  local machine=$1
-  shift
-  local out rc=0 line p f
-  out=$(QEMU_MACHINE=$machine cargo test -q "$@" 2>&1) || rc=$?
+  local machine=$1 triple=$2
+  shift 2
+  local out rc=0 line p f var
+  var=CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$triple")_RUNNER
+  out=$(env "$var=./qemu-run.sh $machine" cargo test -q "$@" 2>&1) || rc=$?
   printf '%s\n' "$out" | sed "s/^/  [$machine on_target] /"
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' <<<"$out" | tail -n 1 || true)
   if [ -z "$line" ]; then
@@ -90,14 +93,15 @@ run_tests() {
   fi
 }
 
-for spec in "mps2-an386:M4" "mps2-an500:M4" "lm3s6965evb:M3" "microbit:M0"; do
-  machine=${spec%%:*}
-  declare -n args=${spec##*:}
+for spec in mps2-an386:thumbv7em-none-eabihf:M4 mps2-an500:thumbv7em-none-eabihf:M4 \
+  lm3s6965evb:thumbv7m-none-eabi:M3 microbit:thumbv6m-none-eabi:M0; do
+  IFS=: read -r machine triple cargs <<<"$spec"
+  declare -n args=$cargs
   step "QEMU $machine"
-  run_program "$machine" check "$check_rc" "$check_out" "${args[@]}"
-  run_program "$machine" fault 102 "HardFault at" "${args[@]}"
-  run_program "$machine" expected_panic 0 "panicked (expected)" "${args[@]}"
-  run_tests "$machine" "${args[@]}"
+  run_program "$machine" "$triple" check "$check_rc" "$check_out"
+  run_program "$machine" "$triple" fault 102 "HardFault at"
+  run_program "$machine" "$triple" expected_panic 0 "panicked (expected)"
+  run_tests "$machine" "$triple" "${args[@]}"
   unset -n args
 done
 
