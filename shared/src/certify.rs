@@ -4,7 +4,7 @@ use heapless::Vec;
 
 use crate::config::MAX_LAYERS;
 use crate::format::pair_index;
-use crate::fp::{add_up, div_down, gamma, mul_up, seal, sub_down, NU};
+use crate::fp::{add_up, down_rel, gamma, mul_up, seal, NU, TINY};
 use crate::infer::Outcome;
 use crate::model::ModelView;
 
@@ -56,7 +56,9 @@ pub struct Certificate {
     /// Why the input certificate was refused, if it was.
     pub rejection: Option<Rejection>,
     /// ℓ2 radii for perturbations of hidden blocks z_1 … z_{L−1} (the remaining layers run
-    /// forward), one per hidden layer; empty unless the model deploys the forward pass.
+    /// forward), one per hidden layer; 0 where refused. Computed with the ℓ2 certificate only
+    /// (they do not depend on the input norm) and only when the model deploys the forward pass;
+    /// empty otherwise.
     pub internal: Vec<f32, MAX_LAYERS>,
 }
 
@@ -67,7 +69,7 @@ impl Certificate {
     }
 }
 
-/// Radius from margins: min_j down((m̂_cj·(1−2u) − err) / K_cj), capped at `cap`.
+/// Radius from margins: a lower bound of min_j (m_cj − err) / K_cj, capped at `cap`.
 /// Returns (radius, binding class, rejection).
 fn margin_radius(
     logits: &[f32],
@@ -88,10 +90,10 @@ fn margin_radius(
         if !(m > 0.0) {
             return (0.0, j, Some(Rejection::Tie));
         }
-        // True margin ≥ m̂(1 − u); subtract the float error bound, rounding down.
-        let m_low = sub_down(m, m * (1.0 / 8_388_608.0));
-        let lhs = sub_down(m_low, err);
-        if !(lhs > 0.0) {
+        // m = fl(s_c − s_j) ≥ true margin·(1 − u): `down_rel` gives a lower bound of the true
+        // margin, then of the margin minus the error bound, then of the quotient (see `fp`).
+        let lhs = down_rel(down_rel(m) - err);
+        if !(lhs > TINY) {
             return (0.0, j, Some(Rejection::Margin { against: j as u16 }));
         }
         let k = pairs
@@ -99,7 +101,7 @@ fn margin_radius(
             .copied()
             .unwrap_or(f32::INFINITY);
         let r = if k > 0.0 {
-            div_down(lhs, k)
+            down_rel(lhs / k)
         } else {
             f32::INFINITY
         };
@@ -108,7 +110,7 @@ fn margin_radius(
             binding = j;
         }
     }
-    if !(radius > 0.0) {
+    if !(radius > TINY) {
         return (
             0.0,
             binding,
@@ -120,8 +122,8 @@ fn margin_radius(
     (radius, binding, None)
 }
 
-/// Certifies the prediction of `outcome` against input perturbations in `norm` (and hidden-layer
-/// perturbations in ℓ2), following SPEC §8.7: the float error of the margin at x and over the
+/// Certifies the prediction of `outcome` against input perturbations in `norm` (and, with
+/// [`Norm::L2`], hidden-layer perturbations), following SPEC §8.7: the float error of the margin at x and over the
 /// ball is subtracted before dividing by the per-class-pair Lipschitz constant.
 ///
 /// Costs O(C + L²) after [`crate::infer`].
@@ -161,7 +163,7 @@ pub fn certify(model: &ModelView<'_>, outcome: &Outcome<'_>, norm: Norm) -> Cert
     cert.binding = binding as u16;
     cert.rejection = rej;
 
-    if model.is_forward_deployment() {
+    if norm == Norm::L2 && model.is_forward_deployment() {
         for k in 1..l {
             let err_k = internal_error(model, outcome, k);
             let (r, _, rej) = margin_radius(

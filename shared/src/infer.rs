@@ -74,6 +74,7 @@ impl<'w> Outcome<'w> {
 }
 
 /// Applies `act` in place; returns `false` if any pre-activation is NaN or infinite.
+#[inline(never)]
 fn activate(act: Activation, v: &mut [f32]) -> bool {
     let mut finite = true;
     for x in v.iter_mut() {
@@ -174,36 +175,15 @@ pub fn infer<'w>(
                 activate(spec.activation, cur)
             }
             Update::Hidden(_) => {
-                let n_k = cur.len();
-                let n_next = next.len();
-                let a = s1.get_mut(..n_k).unwrap_or(&mut []);
-                affine(model.weights(k - 1), model.bias(k - 1), prev, a);
-                let c = s3.get_mut(..n_k).unwrap_or(&mut []);
+                let a = s1.get_mut(..cur.len()).unwrap_or(&mut []);
+                let c = s3.get_mut(..cur.len()).unwrap_or(&mut []);
                 match model.family() {
                     Family::FenchelYoung => {
-                        let d = s2.get_mut(..n_next).unwrap_or(&mut []);
-                        affine(model.weights(k), model.bias(k), cur, d);
-                        let up = model
-                            .layer(k + 1)
-                            .map_or(Activation::Identity, |s| s.activation);
-                        for (di, &zi) in d.iter_mut().zip(next) {
-                            *di = zi - up.apply(*di);
-                        }
-                        affine_t(model.weights(k), d, c);
-                        let (rho, eta) = (spec.rho, spec.step);
-                        for ((zi, &ai), &ci) in cur.iter_mut().zip(a.iter()).zip(c.iter()) {
-                            *zi = *zi + eta * ((ai - *zi) + rho * ci);
-                        }
+                        let d = s2.get_mut(..next.len()).unwrap_or(&mut []);
+                        hidden_fenchel_young(model, k, prev, cur, next, a, d, c)
                     }
-                    Family::Hopfield => {
-                        affine_t(model.weights(k), next, c);
-                        let rho = spec.rho;
-                        for ((zi, &ai), &ci) in cur.iter_mut().zip(a.iter()).zip(c.iter()) {
-                            *zi = ai + rho * ci;
-                        }
-                    }
+                    Family::Hopfield => hidden_hopfield(model, k, prev, cur, next, a, c),
                 }
-                activate(spec.activation, cur)
             }
         };
         if !finite {
@@ -232,6 +212,64 @@ pub fn infer<'w>(
         track,
         state,
     })
+}
+
+/// Family-A damped block update of hidden block k (SPEC §4.2), written as
+/// z_k ← f_k(z_k + η((a − z_k) + ρ W_kᵀ(z_{k+1} − f_{k+1}(W_k z_k + b_k)))) so that the forward pass
+/// is an exact fixed point in f32. Returns whether every pre-activation was finite.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn hidden_fenchel_young(
+    model: &ModelView<'_>,
+    k: usize,
+    prev: &[f32],
+    cur: &mut [f32],
+    next: &[f32],
+    a: &mut [f32],
+    d: &mut [f32],
+    c: &mut [f32],
+) -> bool {
+    let Some(spec) = model.layer(k) else {
+        return false;
+    };
+    affine(model.weights(k - 1), model.bias(k - 1), prev, a);
+    affine(model.weights(k), model.bias(k), cur, d);
+    let up = model
+        .layer(k + 1)
+        .map_or(Activation::Identity, |s| s.activation);
+    for (di, &zi) in d.iter_mut().zip(next) {
+        *di = zi - up.apply(*di);
+    }
+    affine_t(model.weights(k), d, c);
+    let (rho, eta) = (spec.rho, spec.step);
+    for ((zi, &ai), &ci) in cur.iter_mut().zip(a.iter()).zip(c.iter()) {
+        *zi = *zi + eta * ((ai - *zi) + rho * ci);
+    }
+    activate(spec.activation, cur)
+}
+
+/// Family-B exact block minimisation of hidden block k (SPEC §4.3):
+/// z_k ← f_k(W_{k−1} z_{k−1} + b_{k−1} + ρ W_kᵀ z_{k+1}).
+#[inline(never)]
+fn hidden_hopfield(
+    model: &ModelView<'_>,
+    k: usize,
+    prev: &[f32],
+    cur: &mut [f32],
+    next: &[f32],
+    a: &mut [f32],
+    c: &mut [f32],
+) -> bool {
+    let Some(spec) = model.layer(k) else {
+        return false;
+    };
+    affine(model.weights(k - 1), model.bias(k - 1), prev, a);
+    affine_t(model.weights(k), next, c);
+    let rho = spec.rho;
+    for ((zi, &ai), &ci) in cur.iter_mut().zip(a.iter()).zip(c.iter()) {
+        *zi = ai + rho * ci;
+    }
+    activate(spec.activation, cur)
 }
 
 /// Indices of the largest and second-largest values (first index wins ties).

@@ -76,7 +76,7 @@ impl Updates {
         i -= 1;
         let body = self.sweeps * self.sweep_len;
         if i < body {
-            let j = i % self.sweep_len;
+            let j = i.checked_rem(self.sweep_len).unwrap_or(0);
             return if j < hidden {
                 Update::Hidden(hidden - j)
             } else if j < hidden + hidden.saturating_sub(1) {

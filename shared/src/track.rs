@@ -71,7 +71,7 @@ impl Track {
         let b = model.layer(j).map(|l| l.bounds).unwrap_or_default();
         let r2 = c.eps_l2_max * b.lip_l2;
         let ri = c.eps_inf_max * b.lip_inf;
-        (r2.max(ri) * 1.0001).next_up()
+        r2.max(ri) * 1.0001
     }
 
     /// Records update `u` of block `k`, whose new ∞-norm is `new_mag`. Call *before* overwriting
@@ -140,7 +140,8 @@ impl Track {
                     + gamma(2) * (4.0 * a_mag + 5.0 * zk + 4.0 * rho * c_mag)
                     + 2.0 * NU;
                 // ∞-norm Lipschitz constants of the exact update in (z_{k−1}, z_k, z_{k+1}).
-                let one_minus = (1.0 - step).next_up();
+                // 1 − η: exact for η ≥ ½ (Sterbenz), otherwise within u; the seal covers it.
+                let one_minus = 1.0 - step;
                 let c_self = one_minus + step * rho * above.w_one * above.w_inf;
                 let c_up = step * rho * above.w_one;
                 let inherited = step * inherited_below

@@ -1,0 +1,134 @@
+//! Hand-written `y = W x + b` for Cortex-M4F/M7 (`thumbv7em-none-eabihf`): four rows × eight
+//! columns per loop iteration, eight-register `vldmia` loads, non-fused `vmla.f32`.
+//!
+//! Same results as `lifted_core::kernels::affine`, bit for bit: each output starts at `b_i` and
+//! adds `w_ij·x_j` for j = 0, 1, 2, … in order, one `vmla.f32` per term. `vmla.f32` rounds the
+//! product and then the sum (ARMv7-M ARM, VMLA: "the result is the same as VMUL followed by
+//! VADD"), exactly like the portable kernel (which LLVM also compiles to `vmla.f32`). Fused
+//! `vfma` would change the rounding and is never used.
+//!
+//! The inference in `lifted-core` (which forbids `unsafe`) does not call this kernel; `icount`
+//! measures it next to the portable one and checks that both agree bit for bit.
+
+use lifted_core::kernels::dot_from;
+
+/// Columns per loop iteration (one `vldmia` of eight registers per row and for `x`).
+const COLS: usize = 8;
+
+/// `acc[i] += W[row i][0..8·iters] · x[0..8·iters]` for the four rows, left to right.
+///
+/// The FPU registers are not asm operands: Rust accepts `s` registers only with the `vfp2`
+/// target feature, which implies double precision and is therefore off on the M4F's
+/// single-precision FPU. The asm saves the registers it uses (`vpush`/`vpop`, once per call) and
+/// exchanges the accumulators through memory.
+///
+/// # Safety
+/// `r[0]`..`r[3]` and `x` must each point to at least `8 · iters` readable f32 values; `iters ≥ 1`.
+#[inline(always)]
+unsafe fn block4x8(r: [*const f32; 4], x: *const f32, iters: usize, acc: &mut [f32; 4]) {
+    // SAFETY: the caller guarantees the reads; the asm writes only `acc` and restores every FPU
+    // register it touches.
+    unsafe {
+        core::arch::asm!(
+            "vpush {{s0-s23}}",
+            "vldmia {acc}, {{s0-s3}}",
+            "2:",
+            "vldmia {x}!, {{s8-s15}}",
+            "vldmia {r0}!, {{s16-s23}}",
+            "vmla.f32 s0, s16, s8",
+            "vmla.f32 s0, s17, s9",
+            "vmla.f32 s0, s18, s10",
+            "vmla.f32 s0, s19, s11",
+            "vmla.f32 s0, s20, s12",
+            "vmla.f32 s0, s21, s13",
+            "vmla.f32 s0, s22, s14",
+            "vmla.f32 s0, s23, s15",
+            "vldmia {r1}!, {{s16-s23}}",
+            "vmla.f32 s1, s16, s8",
+            "vmla.f32 s1, s17, s9",
+            "vmla.f32 s1, s18, s10",
+            "vmla.f32 s1, s19, s11",
+            "vmla.f32 s1, s20, s12",
+            "vmla.f32 s1, s21, s13",
+            "vmla.f32 s1, s22, s14",
+            "vmla.f32 s1, s23, s15",
+            "vldmia {r2}!, {{s16-s23}}",
+            "vmla.f32 s2, s16, s8",
+            "vmla.f32 s2, s17, s9",
+            "vmla.f32 s2, s18, s10",
+            "vmla.f32 s2, s19, s11",
+            "vmla.f32 s2, s20, s12",
+            "vmla.f32 s2, s21, s13",
+            "vmla.f32 s2, s22, s14",
+            "vmla.f32 s2, s23, s15",
+            "vldmia {r3}!, {{s16-s23}}",
+            "vmla.f32 s3, s16, s8",
+            "vmla.f32 s3, s17, s9",
+            "vmla.f32 s3, s18, s10",
+            "vmla.f32 s3, s19, s11",
+            "vmla.f32 s3, s20, s12",
+            "vmla.f32 s3, s21, s13",
+            "vmla.f32 s3, s22, s14",
+            "vmla.f32 s3, s23, s15",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "vstmia {acc}, {{s0-s3}}",
+            "vpop {{s0-s23}}",
+            acc = in(reg) acc.as_mut_ptr(),
+            x = inout(reg) x => _,
+            r0 = inout(reg) r[0] => _,
+            r1 = inout(reg) r[1] => _,
+            r2 = inout(reg) r[2] => _,
+            r3 = inout(reg) r[3] => _,
+            n = inout(reg) iters => _,
+        );
+    }
+}
+
+/// `y = W x + b` for row-major `W` (`y.len()` rows × `x.len()` columns), the same contract and
+/// the same bits as `lifted_core::kernels::affine`. Shorter slices than the shapes imply are
+/// treated as absent rows/columns (never panics).
+pub fn affine(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
+    let n = x.len();
+    if n == 0 {
+        for (yi, bi) in y.iter_mut().zip(b) {
+            *yi = *bi;
+        }
+        return;
+    }
+    let iters = n / COLS;
+    let split = iters * COLS;
+    let (x_main, x_tail) = x.split_at(split);
+    let mut done = 0usize;
+    let rows4 = w.chunks_exact(4 * n).zip(b.chunks_exact(4));
+    for (y4, (wq, bq)) in y.chunks_exact_mut(4).zip(rows4) {
+        let (r0, rest) = wq.split_at(n);
+        let (r1, rest) = rest.split_at(n);
+        let (r2, r3) = rest.split_at(n);
+        let mut acc = match *bq {
+            [p, q, r, s] => [p, q, r, s],
+            _ => [0.0; 4],
+        };
+        if iters > 0 {
+            // SAFETY: each row and `x_main` hold at least `split = 8 · iters` values.
+            unsafe {
+                block4x8(
+                    [r0.as_ptr(), r1.as_ptr(), r2.as_ptr(), r3.as_ptr()],
+                    x_main.as_ptr(),
+                    iters,
+                    &mut acc,
+                )
+            };
+        }
+        // Columns split.. continue the same accumulators, still left to right.
+        for ((a, row), o) in acc.iter().zip([r0, r1, r2, r3]).zip(y4.iter_mut()) {
+            *o = dot_from(*a, row.get(split..).unwrap_or(&[]), x_tail);
+        }
+        done += 4;
+    }
+    // Remaining rows (fewer than four), one at a time.
+    let rows = w.chunks_exact(n).zip(b.iter()).zip(y.iter_mut());
+    for ((row, &bi), yi) in rows.skip(done) {
+        *yi = dot_from(bi, row, x);
+    }
+}
