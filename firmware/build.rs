@@ -2,7 +2,9 @@
 //! 1. picks the memory map for the QEMU machine from the Cargo features (TOOLCHAIN.md §3);
 //! 2. copies the model blob named by `LIFTED_MODEL` (default `models/demo.lfm`; relative paths are
 //!    relative to `firmware/`) to `$OUT_DIR/model.lfm`, where `src/lib.rs` embeds it;
-//! 3. links with cortex-m-rt's `link.x`.
+//! 3. copies the golden input file named by `LIFTED_GOLDEN` (default `golden/digits.lgi`) to
+//!    `$OUT_DIR/golden.lgi`, where `src/bin/golden.rs` embeds it;
+//! 4. links with cortex-m-rt's `link.x`.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
@@ -46,7 +48,20 @@ fn main() {
     println!("cargo:rerun-if-env-changed=LIFTED_MODEL");
     println!("cargo:rerun-if-changed={}", model.display());
 
-    // 3. Linker script (bins and tests only; rlibs ignore link args).
+    // 2b. Golden input file of the `golden` program (tests/tests/golden.rs in the root workspace).
+    let golden = env::var_os("LIFTED_GOLDEN")
+        .map_or_else(|| PathBuf::from("golden/digits.lgi"), PathBuf::from);
+    let golden = manifest.join(golden);
+    if let Err(e) = fs::copy(&golden, out.join("golden.lgi")) {
+        panic!(
+            "cannot copy the golden input file {} (LIFTED_GOLDEN): {e}",
+            golden.display()
+        );
+    }
+    println!("cargo:rerun-if-env-changed=LIFTED_GOLDEN");
+    println!("cargo:rerun-if-changed={}", golden.display());
+
+    // 4. Linker script (bins and tests only; rlibs ignore link args).
     if target.starts_with("thumb") {
         println!("cargo:rustc-link-arg=--nmagic");
         println!("cargo:rustc-link-arg=-Tlink.x");

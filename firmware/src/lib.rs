@@ -24,6 +24,13 @@ use cortex_m as _; // links cortex-m's critical-section implementation (used by 
 use cortex_m_rt::{exception, ExceptionFrame};
 use cortex_m_semihosting::{debug, hio};
 
+pub mod cmsdk_uart;
+#[cfg(target_abi = "eabihf")]
+pub mod kernels_asm;
+pub mod kernels_baseline;
+pub mod protocol;
+pub mod stack;
+
 pub use cortex_m_semihosting::{hprint, hprintln};
 pub use lifted_core;
 pub use lifted_core::Aligned;

@@ -17,9 +17,31 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The main demo on the bundled 8×8 digits: train (AROVR) → export → inspect → certify with
+    /// an attack self-check → run on the Cortex-M4F firmware under QEMU, compared bit for bit.
+    Demo(lifted::demo::DemoArgs),
     /// Fetch and inspect data sets (UCI digits, MNIST, Fashion-MNIST).
     #[command(subcommand)]
     Data(DataCommand),
+    /// Train a lifted network with any SPEC objective and write a run folder (logs, best model,
+    /// checkpoint).
+    Train(Box<lifted::train::cli::TrainArgs>),
+    /// Certified accuracy at lists of ℓ2/ℓ∞ radii, radius distributions, internal radii and an
+    /// attack self-check of an exported model (through lifted-core's infer/certify).
+    Certify(Box<lifted::cli_certify::CertifyArgs>),
+    /// Clean accuracy and PGD robust accuracy (input ℓ∞/ℓ2, hidden layers) of an exported model.
+    Evaluate(Box<lifted::cli_evaluate::EvaluateArgs>),
+    /// Write a model blob with all certificate constants (and a NumPy/JSON sidecar) from a
+    /// parameter file.
+    Export(lifted::cli_export::ExportArgs),
+    /// Show a model blob's dimensions, configuration, constants, flash and RAM needs.
+    Inspect(lifted::cli_inspect::InspectArgs),
+    /// Draw Figure-1-style curves (Lipschitz estimate/bound, selected test accuracy) from
+    /// training logs.
+    Plot(lifted::cli_plot::PlotArgs),
+    /// Stream a data set to a board or QEMU running the `serve` firmware and check every
+    /// answer against this host's result, bit for bit (accuracy, certified accuracy, mismatches).
+    Remote(Box<lifted::remote::RemoteArgs>),
 }
 
 #[derive(Subcommand)]
@@ -81,6 +103,16 @@ fn run(cli: Cli) -> Result<()> {
             use clap::CommandFactory;
             Cli::command().print_help()?;
         }
+        Some(Command::Demo(args)) => lifted::demo::run(&args)?,
+        Some(Command::Train(args)) => {
+            lifted::train::cli::run(&args)?;
+        }
+        Some(Command::Certify(args)) => drop(lifted::cli_certify::run(&args)?),
+        Some(Command::Evaluate(args)) => drop(lifted::cli_evaluate::run(&args)?),
+        Some(Command::Export(args)) => drop(lifted::cli_export::run(&args)?),
+        Some(Command::Inspect(args)) => drop(lifted::cli_inspect::run(&args)?),
+        Some(Command::Plot(args)) => drop(lifted::cli_plot::run(&args)?),
+        Some(Command::Remote(args)) => drop(lifted::remote::run(&args)?),
         Some(Command::Data(DataCommand::Fetch { dataset, data_dir })) => {
             data::fetch(dataset, data_dir.as_deref())?;
         }

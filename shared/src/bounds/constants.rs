@@ -28,10 +28,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
+        // The float error over the ball grows with the limit, so the defaults sit just above the
+        // radii that small fully connected nets certify (ℓ2 ≈ 0.1–0.5, ℓ∞ ≈ 0.01–0.05).
         Limits {
-            eps_l2_max: 2.0,
-            eps_inf_max: 0.3,
-            eps_internal_max: 2.0,
+            eps_l2_max: 0.5,
+            eps_inf_max: 0.1,
+            eps_internal_max: 1.0,
             gram_steps: 10,
         }
     }

@@ -1,0 +1,624 @@
+//! Certified accuracy, radius distributions, refusal counts and the attack self-check of an
+//! exported model on a data set (the report of `lifted certify`).
+
+use std::fmt;
+
+use indicatif::{ParallelProgressIterator, ProgressBar};
+use lifted_core::{infer, ModelView, Norm, Rejection, Workspace};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::attack::{Attacker, PgdConfig};
+use crate::eval::{accuracy, fraction, stream, Prediction, Target};
+use crate::params_io::{family_name, init_name, schedule_name};
+
+/// The model facts a report repeats.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelBrief {
+    /// Input dimension n₀.
+    pub input_dim: usize,
+    /// Widths n_1 … n_L.
+    pub widths: Vec<usize>,
+    /// Potential family (SPEC §9 name).
+    pub family: &'static str,
+    /// State initialisation.
+    pub init: &'static str,
+    /// Sweep schedule.
+    pub schedule: &'static str,
+    /// Sweeps K.
+    pub sweeps: usize,
+    /// Whether the deployed map is the plain forward pass.
+    pub forward_deployment: bool,
+    /// Whether the certificate constants are valid.
+    pub constants_valid: bool,
+    /// Largest certifiable ℓ2 radius.
+    pub eps_l2_max: f32,
+    /// Largest certifiable ℓ∞ radius.
+    pub eps_inf_max: f32,
+    /// Largest certifiable hidden-activity radius.
+    pub eps_internal_max: f32,
+}
+
+impl ModelBrief {
+    /// The brief of a checked model.
+    #[must_use]
+    pub fn of(model: &ModelView<'_>) -> Self {
+        let c = &model.header().cert;
+        ModelBrief {
+            input_dim: model.input_dim(),
+            widths: (1..=model.layers()).map(|k| model.width(k)).collect(),
+            family: family_name(model.family()),
+            init: init_name(model.init()),
+            schedule: schedule_name(model.schedule()),
+            sweeps: model.sweeps(),
+            forward_deployment: model.is_forward_deployment(),
+            constants_valid: c.valid,
+            eps_l2_max: c.eps_l2_max,
+            eps_inf_max: c.eps_inf_max,
+            eps_internal_max: c.eps_internal_max,
+        }
+    }
+
+    /// `64 → 32 → 10`.
+    #[must_use]
+    pub fn shape(&self) -> String {
+        std::iter::once(self.input_dim)
+            .chain(self.widths.iter().copied())
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join(" → ")
+    }
+}
+
+/// Summary statistics of a distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Quantiles {
+    /// Mean.
+    pub mean: f64,
+    /// Minimum.
+    pub min: f64,
+    /// 10th percentile.
+    pub p10: f64,
+    /// 25th percentile.
+    pub p25: f64,
+    /// Median.
+    pub median: f64,
+    /// 75th percentile.
+    pub p75: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+impl Quantiles {
+    /// Quantiles by linear interpolation between order statistics (all 0 for no values).
+    #[must_use]
+    pub fn of(values: &[f32]) -> Self {
+        let mut v: Vec<f64> = values.iter().map(|&x| f64::from(x)).collect();
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| -> f64 {
+            if v.is_empty() {
+                return 0.0;
+            }
+            let pos = p * (v.len() - 1) as f64;
+            let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+            let (a, b) = (v[lo.min(v.len() - 1)], v[hi.min(v.len() - 1)]);
+            a + (b - a) * (pos - lo as f64)
+        };
+        let mean = if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        Quantiles {
+            mean,
+            min: q(0.0),
+            p10: q(0.1),
+            p25: q(0.25),
+            median: q(0.5),
+            p75: q(0.75),
+            p90: q(0.9),
+            max: q(1.0),
+        }
+    }
+}
+
+/// Why certificates were refused, over the samples whose inference succeeded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Refusals {
+    /// Certificates issued (any predicted class).
+    pub certified: usize,
+    /// Issued, but the prediction is wrong (not counted as certified accuracy).
+    pub certified_misclassified: usize,
+    /// The model's constants are marked invalid.
+    pub constants_invalid: usize,
+    /// A logit is NaN or infinite.
+    pub non_finite: usize,
+    /// The top two logits are equal.
+    pub tie: usize,
+    /// The margin does not exceed the float error bound.
+    pub margin: usize,
+    /// Any other reason.
+    pub other: usize,
+    /// Samples whose inference failed (no certificate at all).
+    pub inference_errors: usize,
+}
+
+/// Certified accuracy at one radius.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct AccuracyAt {
+    /// Radius.
+    pub eps: f32,
+    /// Samples correctly classified and certified at `eps`.
+    pub certified: usize,
+    /// `certified / samples`.
+    pub certified_accuracy: f64,
+    /// `eps` exceeds the model's radius limit, so nothing can be certified there.
+    pub above_limit: bool,
+}
+
+/// Input-certificate results in one norm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NormReport {
+    /// `l2` or `linf`.
+    pub norm: &'static str,
+    /// The model's radius limit in this norm.
+    pub eps_max: f32,
+    /// Certified accuracy per requested radius.
+    pub certified_accuracy: Vec<AccuracyAt>,
+    /// Distribution of the per-sample certified radius (0 if misclassified or refused).
+    pub radius: Quantiles,
+    /// Refusal counts.
+    pub refusals: Refusals,
+    /// The per-sample certified radii (0 if misclassified or refused), in sample order.
+    pub radii: Vec<f32>,
+}
+
+/// Radii of hidden-activity perturbations of one layer (SPEC §8.3).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InternalReport {
+    /// Hidden block k.
+    pub layer: usize,
+    /// Distribution of the per-sample radius (0 if misclassified or refused).
+    pub radius: Quantiles,
+    /// Correctly classified samples with a positive radius.
+    pub certified: usize,
+}
+
+/// One certificate the self-check broke (a bug, never a statistic).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Broken {
+    /// Sample index.
+    pub sample: usize,
+    /// What was perturbed.
+    pub target: Target,
+    /// Radius attacked (the certified radius times the scale).
+    pub radius: f64,
+    /// The certified class.
+    pub class: usize,
+    /// Class `lifted_core` gave the adversarial point (`None`: inference failed).
+    pub adversarial_class: Option<usize>,
+    /// The adversarial point (input or hidden block).
+    pub point: Vec<f32>,
+}
+
+/// Result of attacking every certificate at its own radius.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SelfCheck {
+    /// Attack settings.
+    pub pgd: PgdConfig,
+    /// Multiple of the certified radius attacked (1 = the certified radius).
+    pub radius_scale: f64,
+    /// Certificates attacked per target (`l2`, `linf`, `z1`, …).
+    pub attacked: Vec<(String, usize)>,
+    /// Certificates broken per target.
+    pub broken_by_target: Vec<(String, usize)>,
+    /// Certificates broken in total; must be 0.
+    pub broken: usize,
+    /// The first broken certificates (at most 10).
+    pub examples: Vec<Broken>,
+}
+
+/// The report of `lifted certify`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CertifyReport {
+    /// The tool that made the report (`lifted <version>`).
+    pub generated_by: String,
+    /// Model file.
+    pub model_path: String,
+    /// Model facts.
+    pub model: ModelBrief,
+    /// Data set and split, e.g. `digits:test`.
+    pub dataset: String,
+    /// Samples evaluated.
+    pub samples: usize,
+    /// Correctly classified samples.
+    pub correct: usize,
+    /// `correct / samples`.
+    pub clean_accuracy: f64,
+    /// ℓ2 input certificates.
+    pub l2: NormReport,
+    /// ℓ∞ input certificates.
+    pub linf: NormReport,
+    /// Hidden-activity radii per hidden layer (forward-pass deployment only).
+    pub internal: Vec<InternalReport>,
+    /// The attack self-check, if run.
+    pub self_check: Option<SelfCheck>,
+}
+
+fn norm_report(preds: &[Prediction], norm: Norm, eps_max: f32, radii_asked: &[f32]) -> NormReport {
+    let mut refusals = Refusals::default();
+    for p in preds {
+        match p.certificate(norm) {
+            None => refusals.inference_errors += 1,
+            Some(c) => match c.rejection {
+                None => {
+                    refusals.certified += 1;
+                    if !p.correct() {
+                        refusals.certified_misclassified += 1;
+                    }
+                }
+                Some(Rejection::ConstantsInvalid) => refusals.constants_invalid += 1,
+                Some(Rejection::NonFinite) => refusals.non_finite += 1,
+                Some(Rejection::Tie) => refusals.tie += 1,
+                Some(Rejection::Margin { .. }) => refusals.margin += 1,
+                Some(_) => refusals.other += 1,
+            },
+        }
+    }
+    let radii: Vec<f32> = preds.iter().map(|p| p.robust_radius(norm)).collect();
+    let certified_accuracy = radii_asked
+        .iter()
+        .map(|&eps| {
+            let certified = preds.iter().filter(|p| p.certified_at(norm, eps)).count();
+            AccuracyAt {
+                eps,
+                certified,
+                certified_accuracy: fraction(certified, preds.len()),
+                above_limit: eps > eps_max,
+            }
+        })
+        .collect();
+    NormReport {
+        norm: match norm {
+            Norm::L2 => "l2",
+            Norm::Linf => "linf",
+        },
+        eps_max,
+        certified_accuracy,
+        radius: Quantiles::of(&radii),
+        refusals,
+        radii,
+    }
+}
+
+/// Builds the report from predictions made with certificates (see [`crate::eval::predict`]).
+#[must_use]
+pub fn build(
+    model_path: &str,
+    model: &ModelView<'_>,
+    dataset: &str,
+    preds: &[Prediction],
+    l2: &[f32],
+    linf: &[f32],
+) -> CertifyReport {
+    let brief = ModelBrief::of(model);
+    let internal = if model.is_forward_deployment() {
+        (1..model.layers())
+            .map(|k| {
+                let radii: Vec<f32> = preds
+                    .iter()
+                    .map(|p| match &p.l2 {
+                        Some(c) if p.correct() => c.internal.get(k - 1).copied().unwrap_or(0.0),
+                        _ => 0.0,
+                    })
+                    .collect();
+                InternalReport {
+                    layer: k,
+                    radius: Quantiles::of(&radii),
+                    certified: radii.iter().filter(|&&r| r > 0.0).count(),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    CertifyReport {
+        generated_by: format!("lifted {}", env!("CARGO_PKG_VERSION")),
+        model_path: model_path.to_owned(),
+        dataset: dataset.to_owned(),
+        samples: preds.len(),
+        correct: preds.iter().filter(|p| p.correct()).count(),
+        clean_accuracy: accuracy(preds),
+        l2: norm_report(preds, Norm::L2, brief.eps_l2_max, l2),
+        linf: norm_report(preds, Norm::Linf, brief.eps_inf_max, linf),
+        internal,
+        model: brief,
+        self_check: None,
+    }
+}
+
+/// One attack job of the self-check.
+struct Job {
+    sample: usize,
+    target: Target,
+    radius: f64,
+    class: usize,
+}
+
+/// Attacks every issued certificate (input ℓ2, input ℓ∞ and every hidden layer) at its certified
+/// radius times `radius_scale`, defending the certified class. Any success is a broken
+/// certificate. `inputs(i)` is sample i's input.
+#[must_use]
+pub fn self_check<'d>(
+    model: &ModelView<'_>,
+    inputs: impl Fn(usize) -> Option<&'d [f32]> + Sync,
+    preds: &[Prediction],
+    pgd: &PgdConfig,
+    radius_scale: f64,
+    pb: &ProgressBar,
+) -> SelfCheck {
+    let mut jobs = Vec::new();
+    for (i, p) in preds.iter().enumerate() {
+        for (norm, target) in [(Norm::L2, Target::InputL2), (Norm::Linf, Target::InputLinf)] {
+            if let Some(c) = p
+                .certificate(norm)
+                .filter(|c| c.rejection.is_none() && c.radius > 0.0)
+            {
+                jobs.push(Job {
+                    sample: i,
+                    target,
+                    radius: f64::from(c.radius) * radius_scale,
+                    class: usize::from(c.class),
+                });
+            }
+        }
+        if let Some(c) = &p.l2 {
+            for (k0, &r) in c.internal.iter().enumerate() {
+                if r > 0.0 {
+                    let class = usize::from(c.class);
+                    jobs.push(Job {
+                        sample: i,
+                        target: Target::Hidden(k0 + 1),
+                        radius: f64::from(r) * radius_scale,
+                        class,
+                    });
+                }
+            }
+        }
+    }
+    pb.set_length(jobs.len() as u64);
+    let attacker = Attacker::new(model, *pgd);
+    let need = Workspace::required(model);
+    let results: Vec<Option<Broken>> = jobs
+        .par_iter()
+        .progress_with(pb.clone())
+        .map_init(
+            || vec![0.0f32; need],
+            |buf, job| {
+                let x = inputs(job.sample)?;
+                let s = stream(job.sample, job.target);
+                let hit = match job.target {
+                    Target::InputL2 => attacker.input(x, job.class, Norm::L2, job.radius, s),
+                    Target::InputLinf => attacker.input(x, job.class, Norm::Linf, job.radius, s),
+                    Target::Hidden(k) => {
+                        let mut ws = Workspace::new(buf);
+                        let o = infer(model, x, &mut ws).ok()?;
+                        let zk = o.block(model, k).to_vec();
+                        attacker.internal(k, &zk, job.class, job.radius, s)
+                    }
+                };
+                hit.success.then(|| Broken {
+                    sample: job.sample,
+                    target: job.target,
+                    radius: job.radius,
+                    class: job.class,
+                    adversarial_class: hit.class,
+                    point: hit.point.unwrap_or_default(),
+                })
+            },
+        )
+        .collect();
+    let mut labels: Vec<String> = vec!["l2".into(), "linf".into()];
+    labels.extend((1..model.layers()).map(|k| format!("z{k}")));
+    let count = |label: &str, broken: bool| {
+        jobs.iter()
+            .zip(&results)
+            .filter(|(j, r)| j.target.label() == label && (!broken || r.is_some()))
+            .count()
+    };
+    let attacked = labels
+        .iter()
+        .map(|l| (l.clone(), count(l, false)))
+        .collect();
+    let broken_by_target = labels.iter().map(|l| (l.clone(), count(l, true))).collect();
+    let broken_all: Vec<Broken> = results.into_iter().flatten().collect();
+    SelfCheck {
+        pgd: *pgd,
+        radius_scale,
+        attacked,
+        broken_by_target,
+        broken: broken_all.len(),
+        examples: broken_all.into_iter().take(10).collect(),
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:6.2} %", 100.0 * x)
+}
+
+fn write_quantiles(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    q: &Quantiles,
+    limit: Option<f32>,
+) -> fmt::Result {
+    write!(
+        f,
+        "  {name:<6} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4}",
+        q.mean, q.min, q.p10, q.p25, q.median, q.p75, q.p90, q.max
+    )?;
+    match limit {
+        Some(l) => writeln!(f, " {l:>8}"),
+        None => writeln!(f),
+    }
+}
+
+fn write_refusals(f: &mut fmt::Formatter<'_>, name: &str, r: &Refusals) -> fmt::Result {
+    writeln!(
+        f,
+        "  {name:<6} {:>9} {:>13} {:>8} {:>6} {:>10} {:>9} {:>7} {:>11}",
+        r.certified,
+        r.certified_misclassified,
+        r.margin,
+        r.tie,
+        r.non_finite,
+        r.constants_invalid,
+        r.other,
+        r.inference_errors
+    )
+}
+
+impl fmt::Display for CertifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = &self.model;
+        writeln!(
+            f,
+            "model      {}: {}, {}, init {}, {} K = {}{}",
+            self.model_path,
+            m.shape(),
+            m.family,
+            m.init,
+            m.schedule,
+            m.sweeps,
+            if m.constants_valid {
+                ""
+            } else {
+                "  (certificate constants INVALID: nothing certifies)"
+            }
+        )?;
+        writeln!(f, "data       {}, {} samples", self.dataset, self.samples)?;
+        writeln!(
+            f,
+            "clean      {}  ({}/{})",
+            pct(self.clean_accuracy),
+            self.correct,
+            self.samples
+        )?;
+        writeln!(f)?;
+        writeln!(f, "certified accuracy (correctly classified and certified)")?;
+        writeln!(
+            f,
+            "  norm   {:>8} {:>9} {:>10}",
+            "ε", "certified", "accuracy"
+        )?;
+        for (name, r) in [("ℓ2", &self.l2), ("ℓ∞", &self.linf)] {
+            for a in &r.certified_accuracy {
+                let note = if a.above_limit {
+                    format!("  (above the model's limit {})", r.eps_max)
+                } else {
+                    String::new()
+                };
+                writeln!(
+                    f,
+                    "  {name:<6} {:>8} {:>9} {:>10}{note}",
+                    a.eps,
+                    a.certified,
+                    pct(a.certified_accuracy)
+                )?;
+            }
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "certified radius per sample (0 if misclassified or refused)"
+        )?;
+        writeln!(
+            f,
+            "  {:<6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "norm", "mean", "min", "p10", "p25", "median", "p75", "p90", "max", "limit"
+        )?;
+        write_quantiles(f, "ℓ2", &self.l2.radius, Some(self.l2.eps_max))?;
+        write_quantiles(f, "ℓ∞", &self.linf.radius, Some(self.linf.eps_max))?;
+        if self.internal.is_empty() {
+            writeln!(
+                f,
+                "  internal radii: defined for forward-pass deployment only (SPEC §8.3)"
+            )?;
+        } else {
+            writeln!(
+                f,
+                "hidden-activity radii (ℓ2 perturbation of z_k, later layers forward; limit {})",
+                m.eps_internal_max
+            )?;
+            for r in &self.internal {
+                write_quantiles(f, &format!("z{}", r.layer), &r.radius, None)?;
+            }
+        }
+        writeln!(f)?;
+        writeln!(f, "certificates issued and refused (all samples)")?;
+        writeln!(
+            f,
+            "  {:<6} {:>9} {:>13} {:>8} {:>6} {:>10} {:>9} {:>7} {:>11}",
+            "norm",
+            "certified",
+            "wrong class",
+            "margin",
+            "tie",
+            "non-finite",
+            "constants",
+            "other",
+            "infer error"
+        )?;
+        write_refusals(f, "ℓ2", &self.l2.refusals)?;
+        write_refusals(f, "ℓ∞", &self.linf.refusals)?;
+        if let Some(s) = &self.self_check {
+            writeln!(f)?;
+            let attacked: Vec<String> =
+                s.attacked.iter().map(|(l, n)| format!("{l} {n}")).collect();
+            writeln!(
+                f,
+                "self-check PGD at {} × the certified radius ({} steps, {} restarts, step {}·ε, {:?} schedule)",
+                s.radius_scale, s.pgd.steps, s.pgd.restarts, s.pgd.rel_step, s.pgd.schedule
+            )?;
+            writeln!(f, "  attacked   {}", attacked.join(", "))?;
+            let broken: Vec<String> = s
+                .broken_by_target
+                .iter()
+                .map(|(l, n)| format!("{l} {n}"))
+                .collect();
+            writeln!(
+                f,
+                "  broken     {}  (total {})",
+                broken.join(", "),
+                s.broken
+            )?;
+            for b in &s.examples {
+                writeln!(
+                    f,
+                    "  BROKEN: sample {} {} radius {} class {} → {:?}",
+                    b.sample,
+                    b.target.label(),
+                    b.radius,
+                    b.class,
+                    b.adversarial_class
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate() {
+        let q = Quantiles::of(&[4.0, 1.0, 3.0, 2.0, 0.0]);
+        assert_eq!((q.min, q.median, q.max, q.mean), (0.0, 2.0, 4.0, 2.0));
+        assert!((q.p10 - 0.4).abs() < 1e-12 && (q.p75 - 3.0).abs() < 1e-12);
+        assert_eq!(Quantiles::of(&[]).max, 0.0);
+    }
+}

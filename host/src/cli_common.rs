@@ -1,0 +1,158 @@
+//! Arguments and helpers shared by `lifted certify` and `lifted evaluate`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{ensure, Context, Result};
+use clap::Args;
+
+use crate::attack::{PgdConfig, StepSchedule};
+use crate::data::{self, Dataset, DatasetKind};
+
+/// Which split of a data set to evaluate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Split {
+    /// The training split.
+    Train,
+    /// The validation split.
+    Val,
+    /// The test split.
+    Test,
+}
+
+impl Split {
+    /// `train`, `val` or `test`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Val => "val",
+            Split::Test => "test",
+        }
+    }
+}
+
+/// The data to evaluate on.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Data set (digits is embedded; mnist and fashion-mnist need `lifted data fetch`).
+    #[arg(long, value_enum)]
+    pub dataset: DatasetKind,
+    /// Folder of the data set's files [default: the embedded digits, or data/DATASET/].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Which split to evaluate.
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
+    /// Evaluate only the first N samples of the split.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Worker threads [default: all cores]; results do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+impl DataArgs {
+    /// Loads the split (first `limit` samples).
+    ///
+    /// # Errors
+    /// Missing or corrupt files (the message names the file and the fetch command), or an empty
+    /// selection.
+    pub fn load(&self) -> Result<Dataset> {
+        let splits = data::load(self.dataset, self.data_dir.as_deref(), None)?;
+        let set = match self.split {
+            Split::Train => splits.train,
+            Split::Val => splits.val,
+            Split::Test => splits.test,
+        };
+        let name = format!("{}:{}", self.dataset, self.split.name());
+        let set = match self.limit {
+            Some(n) => set.slice(0..n, &name),
+            None => Dataset { name, ..set },
+        };
+        ensure!(
+            !set.is_empty(),
+            "no samples selected from {} (--limit 0?)",
+            set.name
+        );
+        Ok(set)
+    }
+
+    /// Runs `f` on a rayon pool of `--threads` threads (the global pool without the flag).
+    ///
+    /// # Errors
+    /// The pool cannot be built, or `f` fails.
+    pub fn run_in_pool<T: Send>(&self, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+        match self.threads {
+            None => f(),
+            Some(n) => {
+                ensure!(n >= 1, "--threads must be at least 1");
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .context("starting worker threads")?;
+                pool.install(f)
+            }
+        }
+    }
+}
+
+/// PGD settings on the command line.
+#[derive(Debug, Clone, Args)]
+pub struct PgdArgs {
+    /// PGD steps per restart.
+    #[arg(long, default_value_t = 40)]
+    pub steps: usize,
+    /// Step size as a fraction of ε (ℓ∞: sign steps; ℓ2: normalised gradient steps).
+    #[arg(long, default_value_t = 0.1, value_name = "FRACTION")]
+    pub rel_step: f64,
+    /// Step-size schedule.
+    #[arg(long, value_enum, default_value_t = StepSchedule::Constant)]
+    pub step_schedule: StepSchedule,
+    /// Seed of the random starts.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl PgdArgs {
+    /// The attack settings with `restarts` restarts.
+    ///
+    /// # Errors
+    /// Zero steps or restarts, or a step size that is not positive.
+    pub fn config(&self, restarts: usize) -> Result<PgdConfig> {
+        ensure!(self.steps >= 1, "--steps must be at least 1");
+        ensure!(restarts >= 1, "--restarts must be at least 1");
+        ensure!(
+            self.rel_step.is_finite() && self.rel_step > 0.0,
+            "--rel-step must be positive"
+        );
+        Ok(PgdConfig {
+            steps: self.steps,
+            restarts,
+            rel_step: self.rel_step,
+            schedule: self.step_schedule,
+            random_start: true,
+            seed: self.seed,
+        })
+    }
+}
+
+/// Whether progress bars should be drawn (stderr is a terminal).
+#[must_use]
+pub fn show_progress() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Checks a list of radii.
+///
+/// # Errors
+/// A radius that is negative or not finite.
+pub fn check_radii(flag: &str, radii: &[f32]) -> Result<()> {
+    for &r in radii {
+        ensure!(
+            r.is_finite() && r >= 0.0,
+            "{flag} {r}: radii must be finite and ≥ 0"
+        );
+    }
+    Ok(())
+}

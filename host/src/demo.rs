@@ -1,0 +1,146 @@
+//! `lifted demo`: the main demo on the bundled 8×8 digits, end to end.
+//!
+//! train (AROVR) → export (with every certificate constant) → inspect → certify with an attack
+//! self-check → run the exported model on the Cortex-M firmware under QEMU and compare the
+//! device's results with the host's, bit for bit. Each stage is the same library code as the
+//! corresponding `lifted` command.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, FromArgMatches};
+
+/// Arguments of `lifted demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Run folder for the training logs, the parameters and the exported model.
+    #[arg(long, default_value = "runs/demo", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Training epochs.
+    #[arg(long, default_value_t = 12)]
+    pub epochs: usize,
+    /// Seed of the weight initialisation and the batch order.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Stop after the host stages (skip the firmware build and the QEMU run).
+    #[arg(long)]
+    pub no_firmware: bool,
+}
+
+/// Parses `argv` into the argument struct of another command, so the demo uses exactly that
+/// command's defaults.
+fn parse<T: Args + FromArgMatches>(name: &'static str, argv: &[String]) -> Result<T> {
+    let cmd = T::augment_args(clap::Command::new(name));
+    let matches = cmd
+        .try_get_matches_from(std::iter::once(name.to_string()).chain(argv.iter().cloned()))
+        .with_context(|| format!("demo: building the `{name}` arguments"))?;
+    Ok(T::from_arg_matches(&matches)?)
+}
+
+fn stage(n: usize, what: &str) {
+    println!("\n=== {n}/5 {what}");
+}
+
+/// Runs the demo.
+pub fn run(args: &DemoArgs) -> Result<()> {
+    let start = Instant::now();
+    let out = args.out.display().to_string();
+    let s = |v: &str| v.to_string();
+
+    stage(
+        1,
+        "train a lifted network on the bundled 8×8 digits (AROVR, β = 0.5, K = 5)",
+    );
+    let train: crate::train::cli::TrainArgs = parse(
+        "train",
+        &[
+            s("--dataset"),
+            s("digits"),
+            s("--objective"),
+            s("arovr"),
+            s("--beta"),
+            s("0.5"),
+            s("--widths"),
+            s("64,64,10"),
+            s("--lr"),
+            s("3e-3"),
+            s("--epochs"),
+            args.epochs.to_string(),
+            s("--seed"),
+            args.seed.to_string(),
+            s("--quiet"),
+            s("--out"),
+            out.clone(),
+        ],
+    )?;
+    let result = crate::train::cli::run(&train)?;
+    println!(
+        "best epoch {} of {}: validation accuracy {:.1} %, test accuracy {:.1} %",
+        result.best_epoch,
+        args.epochs,
+        100.0 * result.best_val_acc,
+        100.0 * result.best_test_acc
+    );
+
+    stage(2, "export the model blob with its certificate constants");
+    let model = args.out.join("model.lfm");
+    let export: crate::cli_export::ExportArgs = parse(
+        "export",
+        &[
+            s("--params"),
+            args.out.join("best.params.json").display().to_string(),
+            s("--out"),
+            model.display().to_string(),
+            s("--sidecar"),
+        ],
+    )?;
+    crate::cli_export::run(&export)?;
+
+    stage(3, "inspect it: what the firmware will need");
+    let inspect: crate::cli_inspect::InspectArgs =
+        parse("inspect", &[model.display().to_string()])?;
+    crate::cli_inspect::run(&inspect)?;
+
+    stage(
+        4,
+        "certify the held-out digits, and attack every certificate at its radius",
+    );
+    let certify: crate::cli_certify::CertifyArgs = parse(
+        "certify",
+        &[
+            s("--model"),
+            model.display().to_string(),
+            s("--dataset"),
+            s("digits"),
+            s("--l2"),
+            s("0.05,0.1,0.2,0.3"),
+            s("--linf"),
+            s("0.01,0.02,0.03"),
+            s("--self-check"),
+            s("--plot"),
+            args.out.join("radii.svg").display().to_string(),
+        ],
+    )?;
+    let report = crate::cli_certify::run(&certify)?;
+    anyhow::ensure!(
+        report.self_check.as_ref().is_none_or(|c| c.broken == 0),
+        "a certificate was broken by the attack: this is a bug"
+    );
+
+    stage(
+        5,
+        "run the exported model on the Cortex-M4F firmware under QEMU",
+    );
+    if args.no_firmware {
+        println!("skipped (--no-firmware)");
+    } else {
+        crate::demo_firmware::run(&model)?;
+    }
+    println!(
+        "\ndemo finished in {:.1} s; outputs in {}",
+        start.elapsed().as_secs_f64(),
+        out
+    );
+    Ok(())
+}

@@ -1,0 +1,483 @@
+//! Figures: the certified-radius histogram of `lifted certify --plot` and the Figure-1-style
+//! training curves of `lifted plot` (SPEC §7.7).
+//!
+//! PNG and SVG are chosen by the file extension. Text is drawn with DejaVu Sans embedded in the
+//! binary (the `dejavu` crate; Bitstream Vera / DejaVu licence), so PNGs render the same on
+//! machines without system fonts.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::sync::Once;
+
+use anyhow::{anyhow, bail, ensure, Context, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use serde::Serialize;
+
+/// Registers the embedded font for every family plotters asks for (once per process).
+fn ensure_fonts() {
+    static FONTS: Once = Once::new();
+    FONTS.call_once(|| {
+        for family in ["sans-serif", "serif", "monospace"] {
+            // The bytes are a valid TrueType font; a failure would only lose the text.
+            let _ =
+                plotters::style::register_font(family, FontStyle::Normal, dejavu::sans::regular());
+            let _ = plotters::style::register_font(family, FontStyle::Bold, dejavu::sans::bold());
+        }
+    });
+}
+
+/// The image format of an output path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Png,
+    Svg,
+}
+
+fn format_of(path: &Path) -> Result<Format> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("png") => Ok(Format::Png),
+        Some("svg") => Ok(Format::Svg),
+        _ => bail!(
+            "cannot tell the image format of {} — name the file .png or .svg",
+            path.display()
+        ),
+    }
+}
+
+fn pe<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T> {
+    r.map_err(|e| anyhow!("drawing failed: {e}"))
+}
+
+/// Renders `draw` into `path` (PNG or SVG by extension) at `size` pixels.
+fn render(
+    path: &Path,
+    size: (u32, u32),
+    draw_png: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
+    draw_svg: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>,
+) -> Result<()> {
+    ensure_fonts();
+    let format = format_of(path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    match format {
+        Format::Png => {
+            let root = BitMapBackend::new(path, size).into_drawing_area();
+            pe(root.fill(&WHITE))?;
+            draw_png(&root)?;
+            pe(root.present()).with_context(|| format!("writing {}", path.display()))?;
+        }
+        Format::Svg => {
+            let root = SVGBackend::new(path, size).into_drawing_area();
+            pe(root.fill(&WHITE))?;
+            draw_svg(&root)?;
+            pe(root.present()).with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    ensure!(path.is_file(), "{} was not written", path.display());
+    Ok(())
+}
+
+/// Counts of `values` in `bins` equal bins over [0, max]; returns (bin width, counts).
+fn bin(values: &[f32], bins: usize) -> (f64, Vec<usize>) {
+    let max = values.iter().copied().fold(0.0f32, f32::max);
+    let width = if max > 0.0 {
+        f64::from(max) / bins as f64
+    } else {
+        1.0
+    };
+    let mut counts = vec![0usize; bins];
+    for &v in values {
+        let i = ((f64::from(v) / width) as usize).min(bins - 1);
+        counts[i] += 1;
+    }
+    (width, counts)
+}
+
+fn histogram_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    radii: &[f32],
+    samples: usize,
+) -> Result<()> {
+    let certified: Vec<f32> = radii.iter().copied().filter(|&r| r > 0.0).collect();
+    let bins = 30;
+    let (width, counts) = bin(&certified, bins);
+    let top = counts.iter().copied().max().unwrap_or(0).max(1);
+    let caption = format!(
+        "{title}: {} of {samples} samples certified",
+        certified.len()
+    );
+    let mut chart = pe(ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..width * bins as f64, 0usize..top + top / 10 + 1))?;
+    pe(chart
+        .configure_mesh()
+        .x_desc("certified radius (correct and certified samples)")
+        .y_desc("samples")
+        .label_style(("sans-serif", 14))
+        .draw())?;
+    let bars = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c > 0)
+        .map(|(i, &c)| {
+            let x0 = i as f64 * width;
+            Rectangle::new([(x0, 0), (x0 + width, c)], BLUE.mix(0.6).filled())
+        });
+    pe(chart.draw_series(bars))?;
+    Ok(())
+}
+
+/// Draws histograms of certified ℓ2 and ℓ∞ radii (zeros — misclassified or refused — are left
+/// out and counted in the captions) side by side into `path` (.png or .svg).
+///
+/// # Errors
+/// Unknown extension or the file cannot be written.
+pub fn radius_histogram(path: &Path, l2: &[f32], linf: &[f32], title: &str) -> Result<()> {
+    render(
+        path,
+        (1200, 500),
+        |root| histograms(root, title, l2, linf),
+        |root| histograms(root, title, l2, linf),
+    )
+}
+
+fn histograms<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    l2: &[f32],
+    linf: &[f32],
+) -> Result<()> {
+    let root = pe(root.titled(title, ("sans-serif", 22)))?;
+    let (left, right) = root.split_horizontally(root.dim_in_pixel().0 / 2);
+    histogram_panel(&left, "ℓ2", l2, l2.len())?;
+    histogram_panel(&right, "ℓ∞", linf, linf.len())
+}
+
+/// One training run's per-epoch log (SPEC §7.5 columns).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunLog {
+    /// Run name (the folder of `log.csv`, else the file stem).
+    pub name: String,
+    /// Epochs.
+    pub epoch: Vec<f64>,
+    /// ‖W_{L−1}⋯W_0‖₂ per epoch.
+    pub lip_estimate: Vec<f64>,
+    /// Π_k σ̄_k per epoch.
+    pub lip_bound: Vec<f64>,
+    /// Validation accuracy per epoch.
+    pub val_acc: Vec<f64>,
+    /// Test accuracy per epoch.
+    pub test_acc: Vec<f64>,
+}
+
+/// The columns `lifted plot` needs.
+pub const LOG_COLUMNS: [&str; 5] = ["epoch", "lip_estimate", "lip_bound", "val_acc", "test_acc"];
+
+fn run_name(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if stem == "log" {
+        if let Some(dir) = path.parent().and_then(Path::file_name) {
+            return dir.to_string_lossy().into_owned();
+        }
+    }
+    stem
+}
+
+fn parse_value(s: &str) -> f64 {
+    let t = s.trim();
+    if t.is_empty() {
+        return f64::NAN;
+    }
+    t.parse::<f64>().unwrap_or(f64::NAN)
+}
+
+/// Reads a per-epoch log: CSV with a header row, or JSON lines (`.jsonl`), with at least the
+/// columns [`LOG_COLUMNS`]; other columns are ignored.
+///
+/// # Errors
+/// Missing file, missing column, or a row that does not parse; the message names file and line.
+pub fn read_log(path: &Path) -> Result<RunLog> {
+    let text = fs::read_to_string(path).with_context(|| {
+        format!(
+            "reading {} — pass the log.csv of a training run directory",
+            path.display()
+        )
+    })?;
+    let mut cols: BTreeMap<&str, Vec<f64>> = LOG_COLUMNS.iter().map(|&c| (c, Vec::new())).collect();
+    let jsonl = path.extension().is_some_and(|e| e == "jsonl");
+    if jsonl {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .with_context(|| format!("{} line {}: not JSON", path.display(), n + 1))?;
+            for (name, col) in &mut cols {
+                let x = v.get(*name).with_context(|| {
+                    format!("{} line {}: no field `{name}`", path.display(), n + 1)
+                })?;
+                col.push(x.as_f64().unwrap_or(f64::NAN));
+            }
+        }
+    } else {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
+        let (_, header) = lines
+            .next()
+            .with_context(|| format!("{} is empty", path.display()))?;
+        let names: Vec<&str> = header.split(',').map(str::trim).collect();
+        let mut index = Vec::new();
+        for c in LOG_COLUMNS {
+            let i = names.iter().position(|&n| n == c).with_context(|| {
+                format!(
+                    "{}: no column `{c}` in the header (need {})",
+                    path.display(),
+                    LOG_COLUMNS.join(", ")
+                )
+            })?;
+            index.push((c, i));
+        }
+        for (n, line) in lines {
+            let fields: Vec<&str> = line.split(',').collect();
+            ensure!(
+                fields.len() == names.len(),
+                "{} line {}: {} fields, the header has {}",
+                path.display(),
+                n + 1,
+                fields.len(),
+                names.len()
+            );
+            for &(c, i) in &index {
+                if let Some(col) = cols.get_mut(c) {
+                    col.push(parse_value(fields[i]));
+                }
+            }
+        }
+    }
+    let mut take = |c: &str| cols.remove(c).unwrap_or_default();
+    let log = RunLog {
+        name: run_name(path),
+        epoch: take("epoch"),
+        lip_estimate: take("lip_estimate"),
+        lip_bound: take("lip_bound"),
+        val_acc: take("val_acc"),
+        test_acc: take("test_acc"),
+    };
+    ensure!(!log.epoch.is_empty(), "{} has no rows", path.display());
+    ensure!(
+        log.epoch.iter().all(|e| e.is_finite()),
+        "{}: an epoch value is not a number",
+        path.display()
+    );
+    Ok(log)
+}
+
+/// The validation-selected epoch (SPEC §7.5): the row with the best `val_acc`, ties to the earlier
+/// epoch. Returns the row index.
+#[must_use]
+pub fn selected_row(log: &RunLog) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (i, &v) in log.val_acc.iter().enumerate() {
+        if v.is_finite() && best.is_none_or(|b| v > log.val_acc[b]) {
+            best = Some(i);
+        }
+    }
+    best
+}
+
+fn series(x: &[f64], y: &[f64], positive: bool) -> Vec<(f64, f64)> {
+    x.iter()
+        .zip(y)
+        .filter(|(a, b)| a.is_finite() && b.is_finite() && (!positive || **b > 0.0))
+        .map(|(&a, &b)| (a, b))
+        .collect()
+}
+
+fn figure1<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, runs: &[RunLog]) -> Result<()> {
+    let (left, right) = root.split_horizontally(root.dim_in_pixel().0 / 2);
+    let x_max = runs
+        .iter()
+        .flat_map(|r| r.epoch.iter().copied())
+        .fold(1.0f64, f64::max);
+    let x_min = runs
+        .iter()
+        .flat_map(|r| r.epoch.iter().copied())
+        .fold(0.0f64, f64::min);
+    let lips: Vec<f64> = runs
+        .iter()
+        .flat_map(|r| r.lip_estimate.iter().chain(&r.lip_bound).copied())
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .collect();
+    let (lo, hi) = (
+        lips.iter().copied().fold(f64::INFINITY, f64::min),
+        lips.iter().copied().fold(0.0f64, f64::max),
+    );
+    let (lo, hi) = if lips.is_empty() {
+        (0.1, 10.0)
+    } else {
+        (lo / 1.5, hi * 1.5)
+    };
+    let mut chart = pe(ChartBuilder::on(&left)
+        .caption(
+            "Lipschitz estimate (solid) and bound (dashed)",
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x_min..x_max, (lo..hi).log_scale()))?;
+    pe(chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc("Lipschitz (log scale)")
+        .label_style(("sans-serif", 14))
+        .draw())?;
+    for (i, r) in runs.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let style = ShapeStyle {
+            color,
+            filled: false,
+            stroke_width: 2,
+        };
+        pe(chart.draw_series(LineSeries::new(
+            series(&r.epoch, &r.lip_estimate, true),
+            style,
+        )))?
+        .label(r.name.clone())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        pe(chart.draw_series(DashedLineSeries::new(
+            series(&r.epoch, &r.lip_bound, true),
+            8,
+            5,
+            style,
+        )))?;
+    }
+    pe(chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw())?;
+
+    let accs: Vec<f64> = runs
+        .iter()
+        .flat_map(|r| r.test_acc.iter().copied())
+        .filter(|v| v.is_finite())
+        .collect();
+    let a_lo = accs.iter().copied().fold(1.0f64, f64::min);
+    let a_hi = accs.iter().copied().fold(0.0f64, f64::max);
+    let (a_lo, a_hi) = if accs.is_empty() {
+        (0.0, 1.0)
+    } else {
+        (
+            (a_lo - 0.02).max(0.0),
+            (a_hi + 0.02).min(1.0).max(a_lo + 0.01),
+        )
+    };
+    let mut chart = pe(ChartBuilder::on(&right)
+        .caption(
+            "test accuracy (● validation-selected epoch)",
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x_min..x_max, a_lo..a_hi))?;
+    pe(chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc("test accuracy")
+        .label_style(("sans-serif", 14))
+        .draw())?;
+    for (i, r) in runs.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let style = ShapeStyle {
+            color,
+            filled: false,
+            stroke_width: 2,
+        };
+        pe(chart.draw_series(LineSeries::new(series(&r.epoch, &r.test_acc, false), style)))?
+            .label(r.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        if let Some(s) = selected_row(r) {
+            if let (Some(&e), Some(&a)) = (r.epoch.get(s), r.test_acc.get(s)) {
+                if a.is_finite() {
+                    pe(chart.draw_series(std::iter::once(Circle::new((e, a), 6, color.filled()))))?;
+                }
+            }
+        }
+    }
+    pe(chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .position(SeriesLabelPosition::LowerRight)
+        .draw())?;
+    Ok(())
+}
+
+/// Draws the Figure-1-style panels of `runs` into `path` (.png or .svg): left, the Lipschitz
+/// estimate (solid) and bound (dashed) against the epoch on a log scale, one colour per run;
+/// right, test accuracy with a marker at the validation-selected epoch.
+///
+/// # Errors
+/// No runs, unknown extension, or the file cannot be written.
+pub fn training_curves(path: &Path, runs: &[RunLog]) -> Result<()> {
+    ensure!(
+        !runs.is_empty(),
+        "no training logs given — pass --log run/log.csv"
+    );
+    render(
+        path,
+        (1400, 560),
+        |root| figure1(root, runs),
+        |root| figure1(root, runs),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_prefers_the_earlier_tie() {
+        let log = RunLog {
+            name: "r".into(),
+            epoch: vec![0.0, 1.0, 2.0, 3.0],
+            lip_estimate: vec![1.0; 4],
+            lip_bound: vec![2.0; 4],
+            val_acc: vec![0.5, 0.9, 0.9, 0.8],
+            test_acc: vec![0.4, 0.85, 0.88, 0.8],
+        };
+        assert_eq!(selected_row(&log), Some(1));
+    }
+
+    #[test]
+    fn binning_counts_every_value() {
+        let (w, c) = bin(&[0.1, 0.2, 0.3, 0.3], 3);
+        assert!((w - 0.1).abs() < 1e-6);
+        assert_eq!(c.iter().sum::<usize>(), 4);
+        assert_eq!(c[2], 2);
+    }
+}

@@ -1,0 +1,502 @@
+//! The training configuration: one flat, serde-friendly struct (TOML and JSON), its defaults
+//! (SPEC §7.3 and §9) and the construction-time checks, including the well-posedness
+//! conditions of SPEC §5.9.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, ensure, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::options::{
+    Attack, Damping, HiddenActivation, InitKind, LossKind, MetaGamma, Objective, Potential,
+    RelaxedDistance, ScheduleKind, Target,
+};
+use crate::data::DatasetKind;
+
+/// Which data the CLI loads (recorded in `config.toml`; [`super::train`] takes the splits directly).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSpec {
+    /// `digits`, `mnist` or `fashion-mnist`.
+    pub dataset: String,
+    /// Folder of the data files (default: the loader's search path).
+    pub data_dir: Option<PathBuf>,
+    /// Training-split size (default: the whole pool).
+    pub n_train: Option<usize>,
+}
+
+impl Default for DataSpec {
+    fn default() -> Self {
+        DataSpec {
+            dataset: "digits".into(),
+            data_dir: None,
+            n_train: None,
+        }
+    }
+}
+
+impl DataSpec {
+    /// The data-set kind.
+    ///
+    /// # Errors
+    /// An unknown name.
+    pub fn kind(&self) -> Result<DatasetKind> {
+        self.dataset.parse()
+    }
+}
+
+/// Every training setting. Field names are the TOML keys; each has a default, so a config file
+/// lists only what differs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Widths n_1 … n_L; the last is the number of classes (identity output layer).
+    pub widths: Vec<usize>,
+    /// Activation of the hidden layers.
+    pub activation: HiddenActivation,
+    /// Potential family.
+    pub potential: Potential,
+    /// γ_1 … γ_L (empty: all 1).
+    pub gamma: Vec<f64>,
+    /// Number of sweeps K.
+    pub sweeps: u16,
+    /// State initialisation of the deployed inference (and of the family-B free phase).
+    pub init: InitKind,
+    /// Sweep schedule.
+    pub schedule: ScheduleKind,
+    /// Family-A damping rule (also the step of the d_γ block updates).
+    pub damping: Damping,
+    /// Target loss.
+    pub loss: LossKind,
+    /// Training objective.
+    pub objective: Objective,
+    /// β > 0.
+    pub beta: f64,
+    /// α of `mixed` (1 = ROVR, 0 = AROVR).
+    pub alpha: f64,
+    /// λ_u of `targeted`.
+    pub lambda_u: f64,
+    /// λ_t of `targeted`.
+    pub lambda_t: f64,
+    /// Target class g of `targeted`.
+    pub target: Target,
+    /// Perturbation placement of `relaxed`.
+    pub relaxed_distance: RelaxedDistance,
+    /// Step η of `input-at` with `attack = "step"`.
+    pub eta: f64,
+    /// Attack of `input-at`.
+    pub attack: Attack,
+    /// PGD ball radius.
+    pub attack_eps: f64,
+    /// PGD steps.
+    pub attack_steps: u32,
+    /// PGD step size (default 2.5·eps/steps).
+    pub attack_step_size: Option<f64>,
+    /// Clamp attacked inputs to [0, 1] (PGD always projects onto the box).
+    pub attack_clamp: bool,
+    /// γ meta-learning.
+    pub meta_gamma: MetaGamma,
+    /// Learning rate of the log-γ descent.
+    pub gamma_lr: f64,
+    /// Family B: after every step, rescale W_1 … W_{L−1} so that the sound lower bound of the
+    /// strong-convexity modulus λ_min(T) (SPEC §3.3) stays ≥ this; a negative value disables the
+    /// projection.
+    pub hopfield_mu_min: f64,
+    /// Scale of the initial weights (SPEC §7.2 is 1).
+    pub init_gain: f64,
+    /// Number of epochs (epoch 0, the measurement pass, is extra).
+    pub epochs: usize,
+    /// Minibatch size.
+    pub batch: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Adam β₁.
+    pub adam_beta1: f64,
+    /// Adam β₂.
+    pub adam_beta2: f64,
+    /// Adam ε.
+    pub adam_eps: f64,
+    /// Seed of every random choice (ChaCha8).
+    pub seed: u64,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// The data (used by the CLI; recorded with the run).
+    pub data: DataSpec,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            widths: vec![128, 128, 10],
+            activation: HiddenActivation::Relu,
+            potential: Potential::FenchelYoung,
+            gamma: Vec::new(),
+            sweeps: 5,
+            init: InitKind::Forward,
+            schedule: ScheduleKind::BwdFwd,
+            damping: Damping::SoundGram(6),
+            loss: LossKind::Squared,
+            objective: Objective::Arovr,
+            beta: 0.5,
+            alpha: 0.5,
+            lambda_u: 0.5,
+            lambda_t: 0.5,
+            target: Target::RunnerUp,
+            relaxed_distance: RelaxedDistance::PostActivation,
+            eta: 0.5,
+            attack: Attack::Step,
+            attack_eps: 0.1,
+            attack_steps: 10,
+            attack_step_size: None,
+            attack_clamp: false,
+            meta_gamma: MetaGamma::Off,
+            gamma_lr: 0.01,
+            hopfield_mu_min: 0.05,
+            init_gain: 1.0,
+            epochs: 20,
+            batch: 50,
+            lr: 1e-3,
+            adam_beta1: 0.9,
+            adam_beta2: 0.999,
+            adam_eps: 1e-8,
+            seed: 0,
+            threads: 0,
+            data: DataSpec::default(),
+        }
+    }
+}
+
+/// One K-sweep phase of a lifted objective: the phase minimises
+/// Φ(z) = μ_y ℓ(z_L; y) + μ_g ℓ(z_L; g) + (1/β)·potential(z), and contributes `sign`·Φ(ẑ) to J.
+/// An adversarial phase (max_z λ_u ℓ(y) − λ_t ℓ(g) − potential/β) is the minimisation of
+/// Φ with μ_y = −λ_u, μ_g = λ_t and `sign` = −1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PhaseTerm {
+    /// Weight of ℓ(z_L; y) in Φ.
+    pub mu_y: f64,
+    /// Weight of ℓ(z_L; g) in Φ.
+    pub mu_g: f64,
+    /// +1 for a nudged (min) phase, −1 for an adversarial (max) phase.
+    pub sign: f64,
+}
+
+impl TrainConfig {
+    /// Number of weight layers L.
+    pub fn layers(&self) -> usize {
+        self.widths.len()
+    }
+
+    /// γ_1 … γ_L with the empty default expanded to ones.
+    pub fn gammas(&self) -> Vec<f64> {
+        if self.gamma.is_empty() {
+            vec![1.0; self.layers()]
+        } else {
+            self.gamma.clone()
+        }
+    }
+
+    /// The phases of a lifted objective (empty for `bp` and `input-at`).
+    pub fn phase_terms(&self) -> Vec<PhaseTerm> {
+        let nudged = |l: f64| PhaseTerm {
+            mu_y: l,
+            mu_g: 0.0,
+            sign: 1.0,
+        };
+        let adversarial = |lu: f64, lt: f64| PhaseTerm {
+            mu_y: -lu,
+            mu_g: lt,
+            sign: -1.0,
+        };
+        match self.objective {
+            Objective::Bp | Objective::InputAt => vec![],
+            Objective::Rovr => vec![nudged(1.0)],
+            Objective::Arovr | Objective::Relaxed => vec![adversarial(1.0, 0.0)],
+            Objective::Targeted => vec![adversarial(self.lambda_u, self.lambda_t)],
+            Objective::Mixed => {
+                let mut v = Vec::new();
+                if self.alpha > 0.0 {
+                    v.push(nudged(self.alpha));
+                }
+                if self.alpha < 1.0 {
+                    v.push(adversarial(1.0 - self.alpha, 0.0));
+                }
+                v
+            }
+        }
+    }
+
+    /// Parses a TOML configuration.
+    ///
+    /// # Errors
+    /// Malformed TOML, an unknown key or an invalid value.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        toml::from_str(text).context("parsing the training configuration (TOML)")
+    }
+
+    /// Renders the configuration as TOML.
+    ///
+    /// # Errors
+    /// Never for a valid configuration.
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self).context("writing the training configuration as TOML")
+    }
+
+    /// Checks the configuration against the data (`input_dim`, `classes`) and SPEC §5.9.
+    ///
+    /// # Errors
+    /// The first violated condition, with the fix.
+    pub fn validate(&self, input_dim: usize, classes: usize) -> Result<()> {
+        let l = self.layers();
+        ensure!(
+            l >= 1,
+            "widths is empty — give at least the output width, e.g. --widths 64,10"
+        );
+        ensure!(
+            l <= lifted_core::MAX_LAYERS,
+            "{l} layers requested; the model format allows at most {}",
+            lifted_core::MAX_LAYERS
+        );
+        ensure!(
+            self.widths.iter().all(|&w| w > 0),
+            "every width must be positive, got {:?}",
+            self.widths
+        );
+        ensure!(input_dim > 0, "the data has input dimension 0");
+        ensure!(
+            self.widths[l - 1] == classes,
+            "the last width is {} but the data has {classes} classes — end --widths with {classes}",
+            self.widths[l - 1]
+        );
+        ensure!(
+            self.sweeps <= lifted_core::MAX_SWEEPS,
+            "sweeps = {} exceeds the format's maximum {}",
+            self.sweeps,
+            lifted_core::MAX_SWEEPS
+        );
+        let g = self.gammas();
+        ensure!(
+            g.len() == l,
+            "gamma has {} values but there are {l} layers — give one γ per layer",
+            g.len()
+        );
+        ensure!(
+            g.iter().all(|v| v.is_finite() && *v > 0.0),
+            "every γ_k must be finite and > 0, got {g:?}"
+        );
+        ensure!(self.batch >= 1, "batch must be ≥ 1");
+        ensure!(
+            self.lr.is_finite() && self.lr > 0.0,
+            "lr must be finite and > 0"
+        );
+        ensure!(
+            (0.0..1.0).contains(&self.adam_beta1) && (0.0..1.0).contains(&self.adam_beta2),
+            "Adam decays must lie in [0, 1)"
+        );
+        ensure!(
+            self.adam_eps.is_finite() && self.adam_eps > 0.0,
+            "adam_eps must be > 0"
+        );
+        ensure!(
+            self.init_gain.is_finite() && self.init_gain > 0.0,
+            "init_gain must be > 0"
+        );
+        ensure!(
+            self.hopfield_mu_min.is_finite(),
+            "hopfield_mu_min must be finite"
+        );
+        if self.potential == Potential::Hopfield && self.hopfield_mu_min >= 0.0 {
+            let gmin = self.gammas().into_iter().fold(f64::INFINITY, f64::min);
+            ensure!(
+                self.hopfield_mu_min < gmin,
+                "hopfield_mu_min = {} cannot be reached: λ_min(T) ≤ min γ_k = {gmin}",
+                self.hopfield_mu_min
+            );
+        }
+        match self.objective {
+            Objective::Bp | Objective::InputAt => self.validate_baseline()?,
+            _ => self.validate_lifted(&g, classes)?,
+        }
+        if self.meta_gamma == MetaGamma::Constrained {
+            ensure!(
+                self.objective.is_lifted(),
+                "meta_gamma needs a lifted objective (γ does not enter {})",
+                self.objective
+            );
+            ensure!(
+                l >= 2,
+                "meta_gamma = constrained learns the hidden γ_k; the network has no hidden layer"
+            );
+            ensure!(
+                self.gamma_lr.is_finite() && self.gamma_lr > 0.0,
+                "gamma_lr must be > 0"
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether the output block of phase `t` is well posed for γ_L = `gamma_l` (SPEC §4.1):
+    /// κ + μ_y + μ_g > 0 with κ = γ_L/β, and for cross-entropy also |μ_y + μ_g| < 2κ.
+    pub fn output_block_ok(&self, t: &PhaseTerm, gamma_l: f64) -> bool {
+        let kappa = gamma_l / self.beta;
+        let ce_ok = self.loss != LossKind::CrossEntropy || (t.mu_y + t.mu_g).abs() < 2.0 * kappa;
+        kappa + t.mu_y + t.mu_g > 0.0 && ce_ok
+    }
+
+    fn validate_baseline(&self) -> Result<()> {
+        ensure!(
+            self.potential == Potential::FenchelYoung,
+            "{} trains the feed-forward map, the predictor of the fenchel-young potential — use --potential fenchel-young",
+            self.objective
+        );
+        if self.objective == Objective::InputAt {
+            ensure!(self.eta.is_finite() && self.eta >= 0.0, "eta must be ≥ 0");
+            if self.attack != Attack::Step {
+                ensure!(
+                    self.attack_eps.is_finite() && self.attack_eps > 0.0,
+                    "attack_eps must be > 0"
+                );
+                ensure!(self.attack_steps >= 1, "attack_steps must be ≥ 1");
+                if let Some(s) = self.attack_step_size {
+                    ensure!(s.is_finite() && s > 0.0, "attack_step_size must be > 0");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_lifted(&self, g: &[f64], classes: usize) -> Result<()> {
+        let beta = self.beta;
+        ensure!(
+            beta.is_finite() && beta > 0.0,
+            "beta must be finite and > 0, got {beta}"
+        );
+        match self.objective {
+            Objective::Mixed => ensure!((0.0..=1.0).contains(&self.alpha), "alpha must lie in [0, 1], got {}", self.alpha),
+            Objective::Targeted => {
+                ensure!(
+                    self.lambda_u.is_finite() && self.lambda_t.is_finite() && self.lambda_u >= 0.0 && self.lambda_t >= 0.0,
+                    "lambda_u and lambda_t must be finite and ≥ 0"
+                );
+                ensure!(classes >= 2, "targeted needs at least two classes");
+                if let Target::Fixed(c) = self.target {
+                    ensure!(usize::from(c) < classes, "target fixed:{c} is not a class (0..{classes})");
+                }
+            }
+            Objective::Relaxed => ensure!(
+                self.potential == Potential::FenchelYoung,
+                "relaxed uses the layer distance d_γ around the forward pass (SPEC §5.7) — use --potential fenchel-young"
+            ),
+            _ => {}
+        }
+        // SPEC §4.1/§5.9: the output block of every phase must be well posed.
+        let gl = g[g.len() - 1];
+        for t in self.phase_terms() {
+            if t.sign < 0.0 && gl / beta + t.mu_y + t.mu_g <= 0.0 {
+                let (lu, lt) = (-t.mu_y, t.mu_g);
+                bail!(
+                    "ill-posed {}: the adversarial output block needs β·(λ_u − λ_t) < γ_L (SPEC §5.9), \
+                     but β = {beta}, λ_u = {lu}, λ_t = {lt}, γ_L = {gl} — lower --beta below {} or raise γ_L",
+                    self.objective,
+                    if lu > lt { gl / (lu - lt) } else { f64::INFINITY }
+                );
+            }
+            if !self.output_block_ok(&t, gl) {
+                bail!(
+                    "cross-entropy output updates of {} need |μ_y + μ_g| < 2γ_L/β for the fixed-point \
+                     iteration to contract — lower --beta",
+                    self.objective
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_round_trip_and_defaults() {
+        let c = TrainConfig {
+            widths: vec![64, 10],
+            gamma: vec![0.5, 1.0],
+            ..TrainConfig::default()
+        };
+        let t = c.to_toml().unwrap();
+        assert_eq!(TrainConfig::from_toml(&t).unwrap(), c);
+        let d = TrainConfig::from_toml(
+            "objective = \"mixed\"\nalpha = 0.25\n[data]\ndataset = \"mnist\"\n",
+        )
+        .unwrap();
+        assert_eq!(d.objective, Objective::Mixed);
+        assert_eq!(d.data.dataset, "mnist");
+        assert_eq!(d.sweeps, 5);
+        assert!(TrainConfig::from_toml("bogus = 1").is_err());
+    }
+
+    #[test]
+    fn well_posedness_is_checked() {
+        let ok = TrainConfig {
+            widths: vec![16, 10],
+            ..TrainConfig::default()
+        };
+        ok.validate(64, 10).unwrap();
+        let bad = TrainConfig {
+            beta: 1.0,
+            ..ok.clone()
+        };
+        let e = bad.validate(64, 10).unwrap_err().to_string();
+        assert!(e.contains("β·(λ_u − λ_t) < γ_L"), "{e}");
+        // A larger γ_L makes β = 1 admissible.
+        TrainConfig {
+            gamma: vec![1.0, 2.0],
+            ..bad.clone()
+        }
+        .validate(64, 10)
+        .unwrap();
+        // Targeted with λ_u ≤ λ_t is well posed for every β.
+        TrainConfig {
+            objective: Objective::Targeted,
+            beta: 10.0,
+            ..ok.clone()
+        }
+        .validate(64, 10)
+        .unwrap();
+        let mixed = TrainConfig {
+            objective: Objective::Mixed,
+            alpha: 0.0,
+            beta: 1.5,
+            ..ok.clone()
+        };
+        assert!(mixed.validate(64, 10).is_err());
+        TrainConfig {
+            alpha: 0.5,
+            ..mixed
+        }
+        .validate(64, 10)
+        .unwrap();
+        assert!(TrainConfig {
+            widths: vec![16, 9],
+            ..ok.clone()
+        }
+        .validate(64, 10)
+        .is_err());
+        assert!(TrainConfig {
+            gamma: vec![1.0],
+            ..ok.clone()
+        }
+        .validate(64, 10)
+        .is_err());
+        let bp_b = TrainConfig {
+            objective: Objective::Bp,
+            potential: Potential::Hopfield,
+            ..ok
+        };
+        assert!(bp_b
+            .validate(64, 10)
+            .unwrap_err()
+            .to_string()
+            .contains("fenchel-young"));
+    }
+}

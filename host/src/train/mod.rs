@@ -1,0 +1,146 @@
+//! Training of lifted networks (SPEC §2–§7): every objective of SPEC §5 for both potential
+//! families, with batched K-sweep phases, Adam, per-epoch logs, best-epoch selection and
+//! resumable checkpoints.
+//!
+//! ```text
+//! TrainConfig ──validate──▶ Trainer ──run_epoch()*──▶ TrainResult { best: ModelParams, history, … }
+//!   (TOML/flags)              │  per minibatch: damping η_k → free state → phases → Danskin
+//!                             │  gradients (objectives) or back-propagation (backprop) → Adam
+//!                             ╰─ per epoch: val/test accuracy, ‖W_{L−1}⋯W_0‖₂, Π σ̄_k → EpochRecord
+//! ```
+//!
+//! - [`train`] runs in memory; [`train_in_dir`] also writes `config.toml`, `config.json`,
+//!   `log.csv`, `log.jsonl`, `best.params.json`, `last.params.json` and `checkpoint.json`, and
+//!   continues a run bit for bit with `resume = true`.
+//! - All kernels are generic over [`Real`] (f32 for training, f64 for the SPEC §6 oracles).
+//! - Randomness: ChaCha8 seeded with `seed` (stream 0: weights; stream 1: shuffles, random
+//!   targets, PGD starts). Linear algebra runs on `matrixmultiply` in a rayon pool of `threads`
+//!   threads, cut into fixed chunks (see [`linalg`]): a seed and a thread count give the same bits.
+//! - Cross-entropy with a lifted objective: the output block is solved by a fixed number of
+//!   fixed-point iterations (see [`phases`]); everything else is unchanged.
+
+pub mod adam;
+pub mod backprop;
+pub mod checkpoint;
+pub mod cli;
+pub mod config;
+pub mod damping;
+pub mod linalg;
+pub mod log;
+pub mod metrics;
+pub mod net;
+pub mod objectives;
+pub mod options;
+pub mod params;
+pub mod phases;
+pub mod potential;
+pub mod progress;
+pub mod real;
+pub mod rng;
+pub mod trainer;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use lifted_core::write::ModelParams;
+
+pub use checkpoint::Checkpoint;
+pub use config::{DataSpec, TrainConfig};
+pub use log::EpochRecord;
+pub use options::{
+    Attack, Damping, HiddenActivation, InitKind, LossKind, MetaGamma, Objective, Potential,
+    RelaxedDistance, ScheduleKind, Target,
+};
+pub use params::{read_params_json, write_params_json, ModelParamsJson};
+pub use progress::Progress;
+pub use real::Real;
+pub use trainer::{EpochOutcome, Trainer};
+
+use crate::data::Splits;
+
+/// The outcome of a training run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainResult {
+    /// Parameters of the epoch with the best validation accuracy (ties: the earlier epoch).
+    pub best: ModelParams,
+    /// That epoch (0 = before training).
+    pub best_epoch: usize,
+    /// Its validation accuracy.
+    pub best_val_acc: f64,
+    /// Its test accuracy (the reported number, SPEC §7.5).
+    pub best_test_acc: f64,
+    /// Parameters after the last completed epoch.
+    pub last: ModelParams,
+    /// One log row per completed epoch.
+    pub history: Vec<EpochRecord>,
+    /// Set if training stopped on a NaN/Inf; the message names the epoch and batch.
+    pub diverged: Option<String>,
+}
+
+/// Trains in memory: validates `cfg` against `splits`, runs the measurement pass and
+/// `cfg.epochs` epochs, and returns the best and last parameters with the log.
+///
+/// A divergence is not an error: it stops training, and the result keeps the last good state with
+/// [`TrainResult::diverged`] set.
+///
+/// # Errors
+/// An invalid configuration (including the well-posedness conditions of SPEC §5.9).
+pub fn train(cfg: &TrainConfig, splits: &Splits, progress: &mut Progress) -> Result<TrainResult> {
+    Trainer::new(cfg, splits)?.run(progress, |_, _| Ok(()))
+}
+
+/// File names inside a run directory.
+pub mod files {
+    /// The configuration as TOML (usable with `--config`).
+    pub const CONFIG_TOML: &str = "config.toml";
+    /// The configuration as JSON.
+    pub const CONFIG_JSON: &str = "config.json";
+    /// Per-epoch log, CSV.
+    pub const LOG_CSV: &str = "log.csv";
+    /// Per-epoch log, JSON lines.
+    pub const LOG_JSONL: &str = "log.jsonl";
+    /// Parameters of the best epoch.
+    pub const BEST: &str = "best.params.json";
+    /// Parameters after the last completed epoch.
+    pub const LAST: &str = "last.params.json";
+    /// The resumable state after the last completed epoch.
+    pub const CHECKPOINT: &str = "checkpoint.json";
+}
+
+/// As [`train`], writing the run into `dir` (see [`files`]) after every epoch. With `resume`,
+/// continues from `dir/checkpoint.json` (bit-identically for the same thread count). After a
+/// divergence the files hold the last good epoch.
+///
+/// # Errors
+/// An invalid configuration, a missing or mismatched checkpoint, or I/O.
+pub fn train_in_dir(
+    cfg: &TrainConfig,
+    splits: &Splits,
+    progress: &mut Progress,
+    dir: &Path,
+    resume: bool,
+) -> Result<TrainResult> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the run folder {}", dir.display()))?;
+    let ckpt_path = dir.join(files::CHECKPOINT);
+    let mut trainer = if resume {
+        Trainer::resume(cfg, splits, Checkpoint::load(&ckpt_path)?)?
+    } else {
+        Trainer::new(cfg, splits)?
+    };
+    checkpoint::write_atomic(&dir.join(files::CONFIG_TOML), cfg.to_toml()?.as_bytes())?;
+    checkpoint::write_atomic(
+        &dir.join(files::CONFIG_JSON),
+        serde_json::to_string_pretty(cfg)?.as_bytes(),
+    )?;
+    let mut log = log::LogWriter::create(dir, trainer.history())?;
+    let result = trainer.run(progress, |t, rec| {
+        log.append(rec)?;
+        t.checkpoint().save(&ckpt_path)?;
+        if let Some(b) = t.best().filter(|b| b.epoch == rec.epoch) {
+            write_params_json(&b.params.clone().into(), &dir.join(files::BEST))?;
+        }
+        write_params_json(&t.params(), &dir.join(files::LAST))
+    })?;
+    Ok(result)
+}

@@ -1,0 +1,228 @@
+//! Objective values and gradients of one batch (SPEC §5): the lifted objectives through their
+//! K-sweep phases and the Danskin/envelope gradients of SPEC §5.10, with the γ hyper-gradient.
+
+use lifted_core::schedule::Update;
+use lifted_core::Family;
+use rand_chacha::ChaCha8Rng;
+
+use super::config::{PhaseTerm, TrainConfig};
+use super::linalg::Mat;
+use super::net::{Grads, Net, State};
+use super::options::{LossKind, Objective, RelaxedDistance, Target};
+use super::phases::{self, HiddenRule, PhaseSpec, Targets};
+use super::real::Real;
+use super::rng::below;
+
+/// What a lifted objective needs besides the network, resolved from a [`TrainConfig`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiftedSpec {
+    /// Potential family.
+    pub family: Family,
+    /// Hidden-block rule.
+    pub rule: HiddenRule,
+    /// Target loss.
+    pub loss: LossKind,
+    /// β.
+    pub beta: f64,
+    /// The phases and their signs in J.
+    pub terms: Vec<PhaseTerm>,
+    /// Updates of a phase started from the free state.
+    pub phase_updates: Vec<Update>,
+    /// Updates of the family-B free phase (init included).
+    pub free_updates: Vec<Update>,
+}
+
+impl LiftedSpec {
+    /// Resolves the lifted part of `cfg` (whatever the objective; `terms` is empty for baselines).
+    pub fn new(cfg: &TrainConfig) -> Self {
+        let (l, k) = (cfg.layers(), usize::from(cfg.sweeps));
+        let (init, schedule) = (cfg.init.core(), cfg.schedule.core());
+        let rule = match (cfg.objective, cfg.relaxed_distance) {
+            (Objective::Relaxed, RelaxedDistance::PostActivation) => HiddenRule::RelaxedPost,
+            (Objective::Relaxed, RelaxedDistance::PreActivation) => HiddenRule::RelaxedPre,
+            _ => HiddenRule::Potential,
+        };
+        LiftedSpec {
+            family: cfg.potential.family(),
+            rule,
+            loss: cfg.loss,
+            beta: cfg.beta,
+            terms: cfg.phase_terms(),
+            phase_updates: phases::phase_updates(l, k, init, schedule),
+            free_updates: phases::free_updates(l, k, init, schedule),
+        }
+    }
+}
+
+/// Result of one batch: sums over the batch and batch-averaged gradients.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchResult<T> {
+    /// Σ_i J_i (objective value per sample, summed).
+    pub loss_sum: f64,
+    /// Samples whose free-state prediction equals the label.
+    pub correct: usize,
+    /// ∇_θ of the batch mean of J.
+    pub grads: Grads<T>,
+    /// ∂(batch mean of J)/∂γ_k, k = 1 … L (zeros for the baselines).
+    pub gamma_grad: Vec<f64>,
+}
+
+/// The free state: the forward pass under family A (the exact minimiser of U, SPEC §3.1), the
+/// K-sweep free phase z° from the configured init under family B (the deployed map).
+pub fn free_state<T: Real>(
+    net: &Net<T>,
+    spec: &LiftedSpec,
+    steps: &[T],
+    x: &Mat<T>,
+    labels: &[u8],
+) -> State<T> {
+    match spec.family {
+        Family::FenchelYoung => net.forward(x),
+        Family::Hopfield => {
+            let ps = PhaseSpec {
+                family: Family::Hopfield,
+                rule: HiddenRule::Potential,
+                loss: spec.loss,
+                beta: T::ONE,
+                mu_y: T::ZERO,
+                mu_g: T::ZERO,
+                steps,
+                updates: &spec.free_updates,
+            };
+            let mut z = phases::zero_state(net, x);
+            phases::run(net, &ps, Targets { labels, g: &[] }, &mut z, None);
+            z
+        }
+    }
+}
+
+/// Target classes g for the targeted objective (SPEC §5.8), from the free logits.
+pub fn choose_targets<T: Real>(
+    target: Target,
+    logits: &Mat<T>,
+    labels: &[u8],
+    rng: &mut ChaCha8Rng,
+) -> Vec<u8> {
+    let classes = logits.cols;
+    match target {
+        Target::RunnerUp => phases::runner_up(logits, labels),
+        Target::Random => labels
+            .iter()
+            .map(|&t| {
+                let c = below(rng, classes - 1);
+                (if c >= usize::from(t) { c + 1 } else { c }) as u8
+            })
+            .collect(),
+        Target::Fixed(c) => {
+            let ru = phases::runner_up(logits, labels);
+            labels
+                .iter()
+                .zip(ru)
+                .map(|(&t, r)| if t == c { r } else { c })
+                .collect()
+        }
+    }
+}
+
+/// The phase specification of `term`.
+pub fn phase_spec<'a, T: Real>(
+    spec: &'a LiftedSpec,
+    term: &PhaseTerm,
+    steps: &'a [T],
+) -> PhaseSpec<'a, T> {
+    PhaseSpec {
+        family: spec.family,
+        rule: spec.rule,
+        loss: spec.loss,
+        beta: T::from_f64(spec.beta),
+        mu_y: T::from_f64(term.mu_y),
+        mu_g: T::from_f64(term.mu_g),
+        steps,
+        updates: &spec.phase_updates,
+    }
+}
+
+/// Value and gradients of a lifted objective on one batch, from a given free state.
+///
+/// J_i = Σ_phases sign·Φ(ẑ_i); ∇_θ J = Σ_phases (sign/β)[∇_θ Pot(ẑ) − ∇_θ Pot(z°)] (Danskin, SPEC
+/// §5.10; the z° term vanishes under family A and d_γ); ∂J/∂γ_k = Σ (sign/β)(φ_k(ẑ) − φ_k(z°)).
+pub fn lifted_batch<T: Real>(
+    net: &Net<T>,
+    spec: &LiftedSpec,
+    steps: &[T],
+    x: &Mat<T>,
+    labels: &[u8],
+    g: &[u8],
+    free: &State<T>,
+) -> BatchResult<T> {
+    let l = net.depth();
+    let n = x.rows;
+    let correct = phases::predict(&free[l])
+        .iter()
+        .zip(labels)
+        .filter(|(p, t)| p == t)
+        .count();
+    let phi_free =
+        (spec.family == Family::Hopfield).then(|| phases::phi(net, spec.family, spec.rule, free));
+    let tg = Targets { labels, g };
+    let mut grads = Grads::zeros_like(net);
+    let mut gamma_grad = vec![0.0; l];
+    let mut values = vec![0.0f64; n];
+    let inv = T::ONE / (T::from_f64(spec.beta) * T::from_f64(n as f64));
+    for term in &spec.terms {
+        let ps = phase_spec(spec, term, steps);
+        let mut z = phases::start_state(net, spec.rule, free);
+        phases::run(net, &ps, tg, &mut z, None);
+        let obj = phases::objective(net, &ps, tg, &z, phi_free.as_deref());
+        for (v, o) in values.iter_mut().zip(&obj) {
+            *v += term.sign * o.to_f64();
+        }
+        let sign = T::from_f64(term.sign);
+        phases::potential_grad_acc(net, spec.family, spec.rule, &z, sign * inv, &mut grads);
+        if spec.family == Family::Hopfield && spec.rule == HiddenRule::Potential {
+            phases::potential_grad_acc(net, spec.family, spec.rule, free, -sign * inv, &mut grads);
+        }
+        let ph = phases::phi(net, spec.family, spec.rule, &z);
+        for k in 0..l {
+            let s: f64 = (0..n)
+                .map(|i| ph[k][i].to_f64() - phi_free.as_ref().map_or(0.0, |p| p[k][i].to_f64()))
+                .sum();
+            gamma_grad[k] += term.sign / spec.beta * s / n as f64;
+        }
+    }
+    BatchResult {
+        loss_sum: values.iter().sum(),
+        correct,
+        grads,
+        gamma_grad,
+    }
+}
+
+/// The lifted objective's value per sample (no gradients), e.g. for finite differences.
+pub fn lifted_values<T: Real>(
+    net: &Net<T>,
+    spec: &LiftedSpec,
+    steps: &[T],
+    x: &Mat<T>,
+    labels: &[u8],
+    g: &[u8],
+) -> Vec<f64> {
+    let free = free_state(net, spec, steps, x, labels);
+    let phi_free =
+        (spec.family == Family::Hopfield).then(|| phases::phi(net, spec.family, spec.rule, &free));
+    let tg = Targets { labels, g };
+    let mut values = vec![0.0f64; x.rows];
+    for term in &spec.terms {
+        let ps = phase_spec(spec, term, steps);
+        let mut z = phases::start_state(net, spec.rule, &free);
+        phases::run(net, &ps, tg, &mut z, None);
+        for (v, o) in
+            values
+                .iter_mut()
+                .zip(phases::objective(net, &ps, tg, &z, phi_free.as_deref()))
+        {
+            *v += term.sign * o.to_f64();
+        }
+    }
+    values
+}

@@ -1,0 +1,498 @@
+//! The epoch loop (SPEC §5.11): seeded shuffling, one optimiser step per minibatch, the
+//! end-of-epoch measurements, best-epoch selection, divergence detection and checkpoints.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{ensure, Context, Result};
+use lifted_core::write::ModelParams;
+use lifted_core::Family;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::adam::{Adam, AdamConfig};
+use super::backprop::{attack, backprop, AttackSpec};
+use super::checkpoint::{Best, Checkpoint, CHECKPOINT_VERSION};
+use super::config::TrainConfig;
+use super::damping::{hidden_sigmas, mu_lower, project_hopfield, steps_from, SigmaCache};
+use super::linalg::Mat;
+use super::log::EpochRecord;
+use super::metrics::{lip_bound, lip_estimate};
+use super::net::Net;
+use super::objectives::{choose_targets, free_state, lifted_batch, LiftedSpec};
+use super::options::Damping;
+use super::options::{MetaGamma, Objective};
+use super::params::{damping_alpha, to_model_params};
+use super::phases::predict;
+use super::progress::Progress;
+use super::rng::RngState;
+use super::TrainResult;
+use crate::data::{split::shuffle, Dataset, Splits};
+
+/// Gram-iteration steps of the logged bound and of the family-B monitor.
+const GRAM_STEPS_LOG: u32 = 10;
+/// Samples per chunk when measuring accuracy.
+const EVAL_CHUNK: usize = 1000;
+
+/// How an epoch ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EpochOutcome {
+    /// The epoch finished; its log row.
+    Done(EpochRecord),
+    /// A NaN/Inf appeared; the message says where. The trainer still holds the last good state.
+    Diverged(String),
+}
+
+/// A training run in memory. [`super::train`] and [`super::train_in_dir`] drive it.
+pub struct Trainer<'d> {
+    cfg: TrainConfig,
+    splits: &'d Splits,
+    spec: LiftedSpec,
+    attack: AttackSpec,
+    adam_cfg: AdamConfig,
+    net: Net<f32>,
+    adam: Adam,
+    rng: ChaCha8Rng,
+    best: Option<Best>,
+    history: Vec<EpochRecord>,
+    pool: Arc<rayon::ThreadPool>,
+    class_names: Vec<String>,
+}
+
+/// The mutable state an epoch works on; committed only when the epoch completes.
+struct Work {
+    net: Net<f32>,
+    adam: Adam,
+    rng: ChaCha8Rng,
+    sigmas: SigmaCache,
+}
+
+impl<'d> Trainer<'d> {
+    /// A fresh run: validates `cfg` against the data, initialises the weights from stream 0 of
+    /// `ChaCha8(seed)`; shuffles and other random choices use stream 1.
+    ///
+    /// # Errors
+    /// An invalid configuration, or a thread pool that cannot start.
+    pub fn new(cfg: &TrainConfig, splits: &'d Splits) -> Result<Self> {
+        let d = &splits.train;
+        cfg.validate(d.dim, d.classes)?;
+        ensure!(!d.is_empty(), "the training split is empty");
+        let mut init_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let mut net = Net::init(
+            d.dim,
+            &cfg.widths,
+            cfg.activation.core(),
+            &cfg.gammas(),
+            cfg.init_gain,
+            &mut init_rng,
+        );
+        if cfg.potential.family() == Family::Hopfield {
+            let mu = cfg.hopfield_mu_min;
+            if mu >= 0.0 {
+                let sig = hidden_sigmas(&net, 6);
+                project_hopfield(&mut net, &sig, mu);
+            }
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        rng.set_stream(1);
+        let adam = Adam::new(&net);
+        Self::assemble(cfg, splits, net, adam, rng, None, Vec::new())
+    }
+
+    /// Continues from a checkpoint. `cfg` must equal the checkpoint's configuration except for
+    /// `epochs`, `threads` and `data.data_dir`.
+    ///
+    /// # Errors
+    /// A configuration mismatch, or as [`Trainer::new`].
+    pub fn resume(cfg: &TrainConfig, splits: &'d Splits, ckpt: Checkpoint) -> Result<Self> {
+        let norm = |c: &TrainConfig| TrainConfig {
+            epochs: 0,
+            threads: 0,
+            data: super::config::DataSpec {
+                data_dir: None,
+                ..c.data.clone()
+            },
+            ..c.clone()
+        };
+        ensure!(
+            norm(cfg) == norm(&ckpt.config),
+            "the configuration differs from the checkpoint's (only --epochs, --threads and --data-dir may change on --resume)"
+        );
+        let d = &splits.train;
+        cfg.validate(d.dim, d.classes)?;
+        ensure!(
+            ckpt.input_dim == d.dim,
+            "the checkpoint expects inputs of dimension {}, the data has {}",
+            ckpt.input_dim,
+            d.dim
+        );
+        let net = ckpt.net();
+        Self::assemble(
+            cfg,
+            splits,
+            net,
+            ckpt.adam,
+            ckpt.rng.restore(),
+            ckpt.best,
+            ckpt.history,
+        )
+    }
+
+    fn assemble(
+        cfg: &TrainConfig,
+        splits: &'d Splits,
+        net: Net<f32>,
+        adam: Adam,
+        rng: ChaCha8Rng,
+        best: Option<Best>,
+        history: Vec<EpochRecord>,
+    ) -> Result<Self> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(cfg.threads)
+            .build()
+            .context("starting the worker threads")?;
+        let class_names = cfg.data.kind().map_or_else(
+            |_| (0..splits.train.classes).map(|c| c.to_string()).collect(),
+            |k| k.class_names().iter().map(|s| (*s).to_string()).collect(),
+        );
+        let attack = AttackSpec {
+            attack: cfg.attack,
+            eta: cfg.eta,
+            eps: cfg.attack_eps,
+            steps: cfg.attack_steps,
+            step_size: cfg
+                .attack_step_size
+                .unwrap_or(2.5 * cfg.attack_eps / f64::from(cfg.attack_steps.max(1))),
+            clamp: cfg.attack_clamp,
+        };
+        Ok(Trainer {
+            spec: LiftedSpec::new(cfg),
+            adam_cfg: AdamConfig {
+                lr: cfg.lr,
+                beta1: cfg.adam_beta1,
+                beta2: cfg.adam_beta2,
+                eps: cfg.adam_eps,
+            },
+            attack,
+            cfg: cfg.clone(),
+            splits,
+            net,
+            adam,
+            rng,
+            best,
+            history,
+            pool: Arc::new(pool),
+            class_names,
+        })
+    }
+
+    /// The log rows so far.
+    pub fn history(&self) -> &[EpochRecord] {
+        &self.history
+    }
+
+    /// True once epochs 0 … `epochs` are done.
+    pub fn finished(&self) -> bool {
+        self.history.len() > self.cfg.epochs
+    }
+
+    /// The best epoch so far.
+    pub fn best(&self) -> Option<&Best> {
+        self.best.as_ref()
+    }
+
+    /// The current network.
+    pub fn net(&self) -> &Net<f32> {
+        &self.net
+    }
+
+    /// The current parameters in the interchange format.
+    pub fn params(&self) -> ModelParams {
+        to_model_params(
+            &self.net,
+            &self.cfg,
+            self.splits.train.input_range(),
+            &self.class_names,
+            self.history.len().saturating_sub(1),
+        )
+    }
+
+    /// The state after the last completed epoch.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            version: CHECKPOINT_VERSION,
+            config: self.cfg.clone(),
+            epoch: self.history.len().saturating_sub(1),
+            input_dim: self.net.input_dim,
+            layers: Checkpoint::layers_of(&self.net),
+            gamma: self.net.gamma.clone(),
+            adam: self.adam.clone(),
+            rng: RngState::of(&self.rng),
+            best: self.best.clone(),
+            history: self.history.clone(),
+        }
+    }
+
+    /// Runs epochs until done or diverged; `after_epoch` sees every finished epoch (e.g. to write
+    /// logs and checkpoints).
+    ///
+    /// # Errors
+    /// Whatever `after_epoch` returns.
+    pub fn run(
+        &mut self,
+        progress: &mut Progress,
+        mut after_epoch: impl FnMut(&Trainer<'d>, &EpochRecord) -> Result<()>,
+    ) -> Result<TrainResult> {
+        let mut diverged = None;
+        while !self.finished() {
+            match self.run_epoch(progress) {
+                EpochOutcome::Done(rec) => after_epoch(self, &rec)?,
+                EpochOutcome::Diverged(msg) => {
+                    diverged = Some(msg);
+                    break;
+                }
+            }
+        }
+        progress.finish();
+        Ok(self.result(diverged))
+    }
+
+    /// The result so far.
+    pub fn result(&self, diverged: Option<String>) -> TrainResult {
+        let last = self.params();
+        let (best, best_epoch, best_val_acc, best_test_acc) = match &self.best {
+            Some(b) => (b.params.clone().into(), b.epoch, b.val_acc, b.test_acc),
+            None => (last.clone(), 0, 0.0, 0.0),
+        };
+        TrainResult {
+            best,
+            best_epoch,
+            best_val_acc,
+            best_test_acc,
+            last,
+            history: self.history.clone(),
+            diverged,
+        }
+    }
+
+    /// Runs the next epoch (epoch 0: the measurement pass, no update) and commits it.
+    pub fn run_epoch(&mut self, progress: &mut Progress) -> EpochOutcome {
+        let pool = Arc::clone(&self.pool);
+        pool.install(|| self.epoch_inner(progress))
+    }
+
+    fn epoch_inner(&mut self, progress: &mut Progress) -> EpochOutcome {
+        let e = self.history.len();
+        let t0 = Instant::now();
+        let gram = match self.cfg.damping {
+            Damping::SoundGram(s) => s,
+            _ => 6,
+        };
+        let mut w = Work {
+            net: self.net.clone(),
+            adam: self.adam.clone(),
+            rng: self.rng.clone(),
+            sigmas: SigmaCache::new(gram),
+        };
+        let train = &self.splits.train;
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        if e > 0 {
+            shuffle(&mut order, &mut w.rng);
+        }
+        let batches: Vec<&[usize]> = order.chunks(self.cfg.batch).collect();
+        progress.start_epoch(e, batches.len());
+        let (mut loss, mut correct) = (0.0f64, 0usize);
+        for (bi, idx) in batches.iter().enumerate() {
+            let (x, labels) = gather(train, idx);
+            match self.batch_step(&mut w, &x, &labels, e > 0) {
+                Ok((l, c)) => {
+                    loss += l;
+                    correct += c;
+                }
+                Err(what) => {
+                    progress.finish();
+                    let kept = if e == 0 {
+                        "no checkpoint exists yet".to_string()
+                    } else {
+                        format!("the last good checkpoint (epoch {}) is kept", e - 1)
+                    };
+                    return EpochOutcome::Diverged(format!(
+                        "training diverged in epoch {e}, batch {}: {what} — stopped; {kept}. Try a smaller --lr, a smaller --beta or more damping",
+                        bi + 1
+                    ));
+                }
+            }
+            progress.batch_done();
+        }
+        let n = train.len() as f64;
+        let rec_net = &w.net;
+        let val_acc = self.accuracy(rec_net, &self.splits.val);
+        let test_acc = self.accuracy(rec_net, &self.splits.test);
+        let mu = (self.cfg.potential.family() == Family::Hopfield).then(|| {
+            let g: Vec<f64> = rec_net.gamma.iter().map(|&v| f64::from(v)).collect();
+            mu_lower(&g, &hidden_sigmas(rec_net, GRAM_STEPS_LOG))
+        });
+        let rec = EpochRecord {
+            epoch: e,
+            train_loss: loss / n,
+            train_acc: correct as f64 / n,
+            val_acc,
+            test_acc,
+            lip_estimate: lip_estimate(rec_net),
+            lip_bound: lip_bound(rec_net, GRAM_STEPS_LOG),
+            seconds: t0.elapsed().as_secs_f64(),
+            mu_lower: mu,
+            gamma: rec_net.gamma.iter().map(|&v| f64::from(v)).collect(),
+        };
+        self.net = w.net;
+        self.adam = w.adam;
+        self.rng = w.rng;
+        if self.best.as_ref().is_none_or(|b| val_acc > b.val_acc) {
+            let params = to_model_params(
+                &self.net,
+                &self.cfg,
+                train.input_range(),
+                &self.class_names,
+                e,
+            );
+            self.best = Some(Best {
+                epoch: e,
+                val_acc,
+                test_acc,
+                params: (&params).into(),
+            });
+        }
+        self.history.push(rec.clone());
+        progress.epoch_done(&rec);
+        EpochOutcome::Done(rec)
+    }
+
+    /// One minibatch: objective, gradients and (if `update`) the optimiser step. Returns the
+    /// summed objective and the number of correct predictions, or what went non-finite.
+    fn batch_step(
+        &self,
+        w: &mut Work,
+        x: &Mat<f32>,
+        labels: &[u8],
+        update: bool,
+    ) -> Result<(f64, usize), String> {
+        let cfg = &self.cfg;
+        let l = w.net.depth();
+        let (loss, correct, grads, gamma_grad) = match cfg.objective {
+            Objective::Bp => {
+                let r = backprop(&w.net, cfg.loss, x, labels, update, false);
+                (r.loss_sum, r.correct, r.grads, None)
+            }
+            Objective::InputAt => {
+                let xa = attack(&w.net, cfg.loss, &self.attack, x, labels, &mut w.rng);
+                let r = backprop(&w.net, cfg.loss, &xa, labels, update, false);
+                let clean = predict(&w.net.forward(x)[l])
+                    .iter()
+                    .zip(labels)
+                    .filter(|(p, t)| p == t)
+                    .count();
+                (r.loss_sum, clean, r.grads, None)
+            }
+            _ => {
+                let st: Vec<f32> = if cfg.potential.family() == Family::FenchelYoung {
+                    let sound = match cfg.damping {
+                        Damping::SoundGram(_) => w.sigmas.sigmas(&w.net),
+                        _ => Vec::new(),
+                    };
+                    steps_from(&w.net, cfg.damping, damping_alpha(cfg), &sound)
+                } else {
+                    vec![1.0; l + 1]
+                };
+                let free = free_state(&w.net, &self.spec, &st, x, labels);
+                let g = if cfg.objective == Objective::Targeted {
+                    choose_targets(cfg.target, &free[l], labels, &mut w.rng)
+                } else {
+                    Vec::new()
+                };
+                let r = lifted_batch(&w.net, &self.spec, &st, x, labels, &g, &free);
+                (r.loss_sum, r.correct, Some(r.grads), Some(r.gamma_grad))
+            }
+        };
+        if !loss.is_finite() {
+            return Err(format!("the objective is {loss}"));
+        }
+        if !update {
+            return Ok((loss, correct));
+        }
+        let grads = grads.ok_or("no gradient")?;
+        if !grads.all_finite() {
+            return Err("a gradient is NaN or infinite".into());
+        }
+        w.adam.step(&mut w.net, &grads, &self.adam_cfg);
+        if let (MetaGamma::Constrained, Some(gg)) = (cfg.meta_gamma, gamma_grad) {
+            self.meta_gamma_step(&mut w.net, &gg);
+        }
+        if cfg.potential.family() == Family::Hopfield {
+            let mu = cfg.hopfield_mu_min;
+            if mu >= 0.0 {
+                let sig = w.sigmas.sigmas(&w.net);
+                project_hopfield(&mut w.net, &sig, mu);
+            }
+        }
+        if !w.net.all_finite() {
+            return Err("a weight became NaN or infinite".into());
+        }
+        Ok((loss, correct))
+    }
+
+    /// One descent step of log γ along the hyper-gradient ∂J/∂γ_k = ±(1/β)φ_k (SPEC §5.10), with
+    /// Σ_k log γ_k held fixed (the step is projected onto that plane). A step that would make an
+    /// output block ill posed (SPEC §5.9) is skipped.
+    fn meta_gamma_step(&self, net: &mut Net<f32>, dj_dgamma: &[f64]) {
+        let g: Vec<f64> = net.gamma.iter().map(|&v| f64::from(v)).collect();
+        let ds: Vec<f64> = g.iter().zip(dj_dgamma).map(|(gk, d)| gk * d).collect();
+        let mean = ds.iter().sum::<f64>() / ds.len() as f64;
+        let new: Vec<f64> = g
+            .iter()
+            .zip(&ds)
+            .map(|(gk, d)| (gk.ln() - self.cfg.gamma_lr * (d - mean)).exp())
+            .collect();
+        let gl = new[new.len() - 1];
+        let ok = new.iter().all(|v| v.is_finite() && *v > 0.0)
+            && self
+                .cfg
+                .phase_terms()
+                .iter()
+                .all(|t| self.cfg.output_block_ok(t, gl));
+        if ok {
+            net.gamma = new.iter().map(|&v| v as f32).collect();
+        }
+    }
+
+    /// Accuracy of the free-state prediction (the forward pass under family A).
+    fn accuracy(&self, net: &Net<f32>, d: &Dataset) -> f64 {
+        if d.is_empty() {
+            return 0.0;
+        }
+        let ones = vec![1.0f32; net.depth() + 1];
+        let mut correct = 0usize;
+        let idx: Vec<usize> = (0..d.len()).collect();
+        for chunk in idx.chunks(EVAL_CHUNK) {
+            let (x, labels) = gather(d, chunk);
+            let z = free_state(net, &self.spec, &ones, &x, &labels);
+            correct += predict(&z[net.depth()])
+                .iter()
+                .zip(&labels)
+                .filter(|(p, t)| p == t)
+                .count();
+        }
+        correct as f64 / d.len() as f64
+    }
+}
+
+/// The samples `idx` of `d` as a batch matrix and labels.
+pub fn gather(d: &Dataset, idx: &[usize]) -> (Mat<f32>, Vec<u8>) {
+    let mut data = Vec::with_capacity(idx.len() * d.dim);
+    for &i in idx {
+        data.extend_from_slice(&d.inputs[i * d.dim..(i + 1) * d.dim]);
+    }
+    (
+        Mat::from_vec(idx.len(), d.dim, data),
+        idx.iter().map(|&i| d.labels[i]).collect(),
+    )
+}
