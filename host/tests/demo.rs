@@ -10,13 +10,17 @@ fn percent_after(out: &str, prefix: &str) -> f64 {
         .find(|l| l.trim_start().starts_with(prefix))
         .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{out}"));
     let pct = line.split_whitespace().rev().nth(1).expect("a percentage");
-    pct.parse().unwrap_or_else(|_| panic!("not a percentage in {line:?}"))
+    pct.parse()
+        .unwrap_or_else(|_| panic!("not a percentage in {line:?}"))
 }
 
 #[test]
 fn demo_trains_certifies_and_matches_the_firmware() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let qemu = Command::new("qemu-system-arm").arg("--version").output().is_ok();
+    let qemu = Command::new("qemu-system-arm")
+        .arg("--version")
+        .output()
+        .is_ok();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lifted"));
     cmd.args(["demo", "--out"]).arg(dir.path());
     if !qemu {
@@ -25,18 +29,35 @@ fn demo_trains_certifies_and_matches_the_firmware() {
     }
     let out = cmd.output().expect("run lifted demo");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "demo failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // ≥ 90 % clean test accuracy on the held-out digits, through lifted-core's infer.
-    let clean = stdout.lines().find(|l| l.starts_with("clean")).expect("clean accuracy line");
-    let clean: f64 = clean.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("clean %");
+    let clean = stdout
+        .lines()
+        .find(|l| l.starts_with("clean"))
+        .expect("clean accuracy line");
+    let clean: f64 = clean
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("clean %");
     assert!(clean >= 90.0, "clean accuracy {clean} %");
     // Certified accuracy > 0 at a small ℓ2 radius.
     assert!(percent_after(&stdout, "ℓ2         0.05") > 0.0);
     // 0 broken certificates in the self-check.
-    assert!(stdout.contains("(total 0)"), "self-check line missing or not 0:\n{stdout}");
+    assert!(
+        stdout.contains("(total 0)"),
+        "self-check line missing or not 0:\n{stdout}"
+    );
     assert!(dir.path().join("model.lfm").is_file());
     if qemu {
-        assert!(stdout.contains(", 0 mismatches (bit for bit"), "firmware comparison:\n{stdout}");
+        assert!(
+            stdout.contains(", 0 mismatches (bit for bit"),
+            "firmware comparison:\n{stdout}"
+        );
     }
 }
