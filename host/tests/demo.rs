@@ -54,6 +54,22 @@ fn demo_trains_certifies_and_matches_the_firmware() {
         "self-check line missing or not 0:\n{stdout}"
     );
     assert!(dir.path().join("model.lfm").is_file());
+
+    // `lifted plot` on the demo's real training log: a PNG, and the selected epoch reported.
+    let png = dir.path().join("figure1.png");
+    let plot = Command::new(env!("CARGO_BIN_EXE_lifted"))
+        .args(["plot", "--log"])
+        .arg(dir.path().join("log.csv"))
+        .arg("--out")
+        .arg(&png)
+        .output()
+        .expect("run lifted plot");
+    assert!(
+        plot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plot.stderr)
+    );
+    assert_eq!(&std::fs::read(&png).expect("figure")[..4], b"\x89PNG");
     if qemu {
         assert!(
             stdout.contains(", 0 mismatches (bit for bit"),
