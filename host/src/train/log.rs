@@ -1,5 +1,6 @@
 //! The per-epoch log (SPEC §7.5, the columns this trainer measures): CSV and JSON lines.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -32,6 +33,11 @@ pub struct EpochRecord {
     pub mu_lower: Option<f64>,
     /// γ_1 … γ_L at the end of the epoch.
     pub gamma: Vec<f64>,
+    /// Extra per-epoch measurements (SPEC §7.5 `pgd_acc[norm, ε]`, `cert_acc[norm, ε]`), keyed
+    /// by column name (e.g. `pgd_linf_0.1`, `cert_l2_0.3`); empty unless a measurement was
+    /// attached (see [`super::train_in_dir_measured`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub robust: BTreeMap<String, f64>,
 }
 
 /// The CSV header line (without newline).
@@ -39,8 +45,9 @@ pub const CSV_HEADER: &str =
     "epoch,train_loss,train_acc,val_acc,test_acc,lip_estimate,lip_bound,seconds,mu_lower,gamma";
 
 impl EpochRecord {
-    /// The CSV line (without newline); γ values are joined with `;`.
-    pub fn csv_line(&self) -> String {
+    /// The CSV line (without newline); γ values are joined with `;`; then one column per `extra`
+    /// key of [`EpochRecord::robust`] (empty when missing).
+    pub fn csv_line(&self, extra: &[String]) -> String {
         let mut s = String::new();
         let _ = write!(
             s,
@@ -66,6 +73,12 @@ impl EpochRecord {
                 .collect::<Vec<_>>()
                 .join(";"),
         );
+        for k in extra {
+            s.push(',');
+            if let Some(v) = self.robust.get(k) {
+                let _ = write!(s, "{v:.6}");
+            }
+        }
         s
     }
 }
@@ -74,14 +87,16 @@ impl EpochRecord {
 pub struct LogWriter {
     csv: BufWriter<File>,
     jsonl: BufWriter<File>,
+    extra: Vec<String>,
 }
 
 impl LogWriter {
-    /// Creates both files in `dir` (truncating) and writes `history` (e.g. restored from a checkpoint).
+    /// Creates both files in `dir` (truncating) and writes `history` (e.g. restored from a
+    /// checkpoint). `extra` names the [`EpochRecord::robust`] columns of the CSV, in order.
     ///
     /// # Errors
     /// I/O.
-    pub fn create(dir: &Path, history: &[EpochRecord]) -> Result<Self> {
+    pub fn create(dir: &Path, history: &[EpochRecord], extra: &[String]) -> Result<Self> {
         let open = |name: &str| -> Result<BufWriter<File>> {
             let p = dir.join(name);
             Ok(BufWriter::new(
@@ -91,8 +106,13 @@ impl LogWriter {
         let mut w = LogWriter {
             csv: open("log.csv")?,
             jsonl: open("log.jsonl")?,
+            extra: extra.to_vec(),
         };
-        writeln!(w.csv, "{CSV_HEADER}")?;
+        write!(w.csv, "{CSV_HEADER}")?;
+        for k in extra {
+            write!(w.csv, ",{k}")?;
+        }
+        writeln!(w.csv)?;
         for r in history {
             w.append(r)?;
         }
@@ -104,7 +124,7 @@ impl LogWriter {
     /// # Errors
     /// I/O.
     pub fn append(&mut self, r: &EpochRecord) -> Result<()> {
-        writeln!(self.csv, "{}", r.csv_line())?;
+        writeln!(self.csv, "{}", r.csv_line(&self.extra))?;
         writeln!(self.jsonl, "{}", serde_json::to_string(r)?)?;
         self.csv.flush()?;
         self.jsonl.flush()?;
@@ -129,8 +149,12 @@ mod tests {
             seconds: 1.25,
             mu_lower: None,
             gamma: vec![1.0, 0.5],
+            robust: BTreeMap::from([("cert_l2_0.3".to_owned(), 0.5)]),
         };
-        let line = r.csv_line();
+        let extra = ["cert_l2_0.3".to_owned(), "pgd_l2_1".to_owned()];
+        let line = r.csv_line(&extra);
+        assert!(line.ends_with(",0.500000,"), "{line}");
+        let line = r.csv_line(&[]);
         assert_eq!(line.split(',').count(), CSV_HEADER.split(',').count());
         assert!(
             line.starts_with(

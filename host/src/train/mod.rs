@@ -39,6 +39,7 @@ pub mod real;
 pub mod rng;
 pub mod trainer;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -120,6 +121,32 @@ pub fn train_in_dir(
     dir: &Path,
     resume: bool,
 ) -> Result<TrainResult> {
+    train_in_dir_measured(cfg, splits, progress, dir, resume, None)
+}
+
+/// Extra per-epoch measurements: the column names (CSV order) and the function that measures
+/// the parameters after an epoch (e.g. PGD and certified accuracy on a test subset).
+pub struct Measure<'m> {
+    /// Column names; the function should return a value for each.
+    pub columns: Vec<String>,
+    /// Measures the parameters after an epoch.
+    #[allow(clippy::type_complexity)]
+    pub measure: Box<dyn FnMut(&ModelParams) -> Result<BTreeMap<String, f64>> + 'm>,
+}
+
+/// As [`train_in_dir`], with `measure` (if any) run after every epoch on that epoch's
+/// parameters; its values go into [`EpochRecord::robust`], the logs and the checkpoint.
+///
+/// # Errors
+/// As [`train_in_dir`], or an error of `measure`.
+pub fn train_in_dir_measured(
+    cfg: &TrainConfig,
+    splits: &Splits,
+    progress: &mut Progress,
+    dir: &Path,
+    resume: bool,
+    mut measure: Option<Measure<'_>>,
+) -> Result<TrainResult> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating the run folder {}", dir.display()))?;
     let ckpt_path = dir.join(files::CHECKPOINT);
@@ -133,9 +160,18 @@ pub fn train_in_dir(
         &dir.join(files::CONFIG_JSON),
         serde_json::to_string_pretty(cfg)?.as_bytes(),
     )?;
-    let mut log = log::LogWriter::create(dir, trainer.history())?;
+    let columns = measure.as_ref().map_or(Vec::new(), |m| m.columns.clone());
+    let mut log = log::LogWriter::create(dir, trainer.history(), &columns)?;
     let result = trainer.run(progress, |t, rec| {
-        log.append(rec)?;
+        let rec = match measure.as_mut() {
+            Some(m) => {
+                let values = (m.measure)(&t.params())?;
+                t.annotate_last(values);
+                t.history().last().cloned().unwrap_or_else(|| rec.clone())
+            }
+            None => rec.clone(),
+        };
+        log.append(&rec)?;
         t.checkpoint().save(&ckpt_path)?;
         if let Some(b) = t.best().filter(|b| b.epoch == rec.epoch) {
             write_params_json(&b.params.clone().into(), &dir.join(files::BEST))?;

@@ -201,6 +201,13 @@ impl<'d> Trainer<'d> {
         self.best.as_ref()
     }
 
+    /// Attaches extra measurements to the last log row (and to the checkpoint's history).
+    pub fn annotate_last(&mut self, robust: std::collections::BTreeMap<String, f64>) {
+        if let Some(r) = self.history.last_mut() {
+            r.robust = robust;
+        }
+    }
+
     /// The current network.
     pub fn net(&self) -> &Net<f32> {
         &self.net
@@ -241,7 +248,7 @@ impl<'d> Trainer<'d> {
     pub fn run(
         &mut self,
         progress: &mut Progress,
-        mut after_epoch: impl FnMut(&Trainer<'d>, &EpochRecord) -> Result<()>,
+        mut after_epoch: impl FnMut(&mut Trainer<'d>, &EpochRecord) -> Result<()>,
     ) -> Result<TrainResult> {
         let mut diverged = None;
         while !self.finished() {
@@ -343,6 +350,7 @@ impl<'d> Trainer<'d> {
             seconds: t0.elapsed().as_secs_f64(),
             mu_lower: mu,
             gamma: rec_net.gamma.iter().map(|&v| f64::from(v)).collect(),
+            robust: std::collections::BTreeMap::new(),
         };
         self.net = w.net;
         self.adam = w.adam;
