@@ -3,6 +3,7 @@
 pub mod data;
 pub mod demo;
 pub mod demo_firmware;
+pub mod experiment;
 pub mod golden;
 pub mod train;
 

@@ -39,6 +39,10 @@ enum Command {
     /// Draw Figure-1-style curves (Lipschitz estimate/bound, selected test accuracy) from
     /// training logs.
     Plot(lifted::cli_plot::PlotArgs),
+    /// Run a grid of training runs from an experiment file (resumable), list it, or turn its
+    /// results into Figure-1 plots and tables.
+    #[command(subcommand)]
+    Experiment(lifted::experiment::cli::ExperimentCommand),
     /// Stream a data set to a board or QEMU running the `serve` firmware and check every
     /// answer against this host's result, bit for bit (accuracy, certified accuracy, mismatches).
     Remote(Box<lifted::remote::RemoteArgs>),
@@ -112,6 +116,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Export(args)) => drop(lifted::cli_export::run(&args)?),
         Some(Command::Inspect(args)) => drop(lifted::cli_inspect::run(&args)?),
         Some(Command::Plot(args)) => drop(lifted::cli_plot::run(&args)?),
+        Some(Command::Experiment(cmd)) => lifted::experiment::cli::run_command(&cmd)?,
         Some(Command::Remote(args)) => drop(lifted::remote::run(&args)?),
         Some(Command::Data(DataCommand::Fetch { dataset, data_dir })) => {
             data::fetch(dataset, data_dir.as_deref())?;
