@@ -37,6 +37,8 @@ cargo build -q --release "${M0[@]}"
 step "build: nRF52840-DK (probe-rs, defmt-rtt)"
 cargo build -q --release -p lifted-nrf52840dk
 test -f target/thumbv7em-none-eabihf/release/lifted-nrf52840dk
+step "test: nRF52840-DK serve loop on the host (in-memory UART, answers checked against lifted-core)"
+cargo test -q -p lifted-nrf52840dk --lib --target "$(rustc -vV | sed -n 's/^host: //p')"
 
 passed=0
 failed=0

@@ -1,5 +1,7 @@
 //! The `serve` loop: answers the requests of `lifted_proto::frame` (postcard + COBS frames) over
-//! any byte stream implementing `embedded_io::{Read, Write}`.
+//! any byte stream implementing `embedded_io::{Read, Write}`. The protocol itself (deframing,
+//! decoding, inference, certificates, encoding) is `lifted_proto::server::Server`, shared with the
+//! nRF52840-DK board; this module owns the QEMU buffers and moves the bytes.
 //!
 //! Every complete frame gets exactly one response frame (except `Shutdown`), and nothing a host
 //! sends can make the loop panic or stop: bad COBS, bad postcard, a frame longer than the buffer, an
@@ -7,11 +9,9 @@
 //! reads on. Buffers are fixed and caller-owned ([`Buffers`]); nothing is allocated.
 
 use embedded_io::{Read, Write};
-use lifted_core::{certify, infer, Error, ModelView, Norm, Workspace, MAX_LAYERS};
-use lifted_proto::frame::{
-    self, Answer, Deframed, Deframer, ErrorFrame, ErrorKind, Ready, Request, Response,
-    PROTOCOL_VERSION,
-};
+use lifted_core::{ModelView, Workspace, MAX_LAYERS};
+use lifted_proto::frame::{self, Ready};
+use lifted_proto::server::{self, OnShutdown, Server, Step};
 
 /// Largest input dimension [`Buffers`] holds.
 pub const MAX_INPUT: usize = 1024;
@@ -87,23 +87,7 @@ pub fn ready(model: &ModelView<'_>, blob: &[u8]) -> Result<Ready, TooLarge> {
     if model.classes() > MAX_CLASSES {
         return Err(TooLarge::Classes(model.classes()));
     }
-    let crc = blob
-        .len()
-        .checked_sub(4)
-        .and_then(|at| blob.get(at..))
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u32::from_le_bytes);
-    Ok(Ready {
-        reply_to: None,
-        protocol: PROTOCOL_VERSION,
-        input_dim: model.input_dim() as u32,
-        classes: model.classes() as u16,
-        layers: model.layers() as u8,
-        sweeps: model.sweeps() as u16,
-        model_len: blob.len() as u32,
-        model_crc: crc,
-        max_frame: MAX_FRAME as u32,
-    })
+    Ok(server::describe(model, blob, MAX_FRAME))
 }
 
 /// Serves `model` on `io` until a `Shutdown` request arrives (then returns `Ok`), or the stream
@@ -122,98 +106,32 @@ pub fn serve<IO: Read + Write>(
         logits,
         internal,
     } = bufs;
-    send(io, tx, &Response::Ready(ready))?;
-    let mut deframer = Deframer::new(rx);
+    let bufs = server::Buffers {
+        frame: rx,
+        tx,
+        input: x,
+        workspace: ws,
+        logits,
+        internal,
+    };
+    let mut server = Server::new(model, ready, bufs, OnShutdown::Stop);
+    send(io, server.boot())?;
     let mut chunk = [0u8; 64];
     loop {
         let n = io.read(&mut chunk)?;
         for &byte in chunk.get(..n).unwrap_or(&[]) {
-            let response = match deframer.push(byte) {
-                None => continue,
-                Some(Deframed::TooLong { .. }) => Response::Error(ErrorFrame {
-                    id: None,
-                    kind: ErrorKind::TooLong {
-                        max: MAX_FRAME as u32,
-                    },
-                }),
-                Some(Deframed::Frame(f)) => match frame::decode::<Request<'_>>(f) {
-                    Err(e) => Response::Error(ErrorFrame {
-                        id: None,
-                        kind: e.into(),
-                    }),
-                    Ok(Request::Hello { nonce }) => Response::Ready(Ready {
-                        reply_to: Some(nonce),
-                        ..ready
-                    }),
-                    Ok(Request::Shutdown) => return Ok(()),
-                    Ok(Request::Infer { id, input }) => {
-                        let n0 = model.input_dim();
-                        let xs = x.get_mut(..n0).unwrap_or(&mut []);
-                        if !input.is_whole() || input.len() != n0 || xs.len() != n0 {
-                            error(
-                                id,
-                                ErrorKind::InputLength {
-                                    expected_bytes: 4 * n0 as u32,
-                                    got_bytes: input.as_bytes().len() as u32,
-                                },
-                            )
-                        } else {
-                            input.copy_to(xs);
-                            let mut workspace = Workspace::new(&mut ws[..]);
-                            match infer(model, xs, &mut workspace) {
-                                Ok(out) => {
-                                    let l2 = certify(model, &out, Norm::L2);
-                                    let linf = certify(model, &out, Norm::Linf);
-                                    let answer = Answer::new(
-                                        id,
-                                        &out,
-                                        &l2,
-                                        &linf,
-                                        &mut logits[..],
-                                        &mut internal[..],
-                                    );
-                                    // The answer borrows the workspace: send it here.
-                                    send(io, tx, &Response::Answer(answer))?;
-                                    continue;
-                                }
-                                Err(e) => error(id, input_error(e)),
-                            }
-                        }
-                    }
-                },
-            };
-            send(io, tx, &response)?;
+            match server.push(byte) {
+                Step::Shutdown => return Ok(()),
+                step => send(io, step)?,
+            }
         }
     }
 }
 
-fn error(id: u32, kind: ErrorKind) -> Response<'static> {
-    Response::Error(ErrorFrame { id: Some(id), kind })
-}
-
-fn input_error(e: Error) -> ErrorKind {
-    match e {
-        Error::InputNonFinite { index } => ErrorKind::InputNonFinite { index },
-        Error::InputOutOfRange { index } => ErrorKind::InputOutOfRange { index },
-        Error::InputLength { expected, got } => ErrorKind::InputLength {
-            expected_bytes: expected.saturating_mul(4),
-            got_bytes: got.saturating_mul(4),
-        },
-        _ => ErrorKind::Inference,
+fn send<IO: Write>(io: &mut IO, step: Step<'_>) -> Result<(), IO::Error> {
+    if let Step::Send { frame, .. } = step {
+        io.write_all(frame)?;
+        io.flush()?;
     }
-}
-
-fn send<IO: Write>(io: &mut IO, tx: &mut [u8], msg: &Response<'_>) -> Result<(), IO::Error> {
-    // TX_LEN holds the largest response `ready` admits; should encoding still fail, the host gets
-    // an `Inference` error instead of silence.
-    let fallback = Response::Error(ErrorFrame {
-        id: None,
-        kind: ErrorKind::Inference,
-    });
-    let bytes = match frame::encode(msg, tx) {
-        Ok(b) => b,
-        Err(_) => frame::encode(&fallback, tx).unwrap_or(&[]),
-    };
-    io.write_all(bytes)?;
-    io.flush()
+    Ok(())
 }

@@ -3,6 +3,8 @@
 //!
 //! - [`frame`]: the serial protocol of `serve` — postcard-encoded [`frame::Request`] /
 //!   [`frame::Response`] messages, each COBS-encoded and ended by a `0x00` byte;
+//! - [`server`]: the device side of that protocol without I/O ([`server::Server`]: bytes in,
+//!   response frames out), shared by the QEMU `serve` program and the nRF52840-DK board;
 //! - [`golden`]: the golden input file (`firmware/golden/*.lgi`: dataset pixels as `u8`, PackBits
 //!   compressed) and the one-line text form of an inference + certificate result that the `golden`
 //!   program prints and the host recomputes, bit patterns included.
@@ -15,3 +17,4 @@
 
 pub mod frame;
 pub mod golden;
+pub mod server;

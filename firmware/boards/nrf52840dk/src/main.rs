@@ -2,35 +2,35 @@
 //!
 //! Boot: validate the embedded model (`ModelView::new_checked`, zero copy from flash) and log the
 //! result with defmt over RTT; then serve inference requests on UARTE0 — the DK's J-Link virtual COM
-//! port (P0.06 TX, P0.08 RX, 115200 8N1) — with the protocol of [`serve`]: each request runs
-//! `lifted_core::infer` (init + K sweeps) and `certify` (ℓ2), and the reply carries the logits and
-//! the certified ℓ2 radius. LED1 (P0.13) is lit while serving. A bad model, a model too large for
-//! the buffers, a panic or a link failure ends in panic-probe, which makes `probe-rs run` print the
-//! defmt error and exit non-zero.
+//! port (P0.06 TX, P0.08 RX, 115200 8N1) — with the protocol of the QEMU `serve` program and
+//! `lifted remote`: postcard + COBS frames (`lifted_proto::frame`), answered by
+//! `lifted_proto::server::Server` through the hardware-independent loop of [`serve`]. Each `Infer`
+//! request runs `lifted_core::infer` (init + K sweeps) and both certificates; the answer carries
+//! class, margin, ℓ2/ℓ∞ radii, internal radii and logits. Malformed frames get error frames;
+//! `Shutdown` is answered `Unsupported`. LED1 (P0.13) is lit while serving. A bad model, a model
+//! too large for the buffers ([`memory`]) or a panic ends in panic-probe, which makes
+//! `probe-rs run` print the defmt error and exit non-zero.
 #![no_std]
 #![no_main]
-
-mod serve;
 
 use cortex_m_rt::entry;
 use defmt_rtt as _; // global defmt logger over RTT (needs a probe: not for QEMU)
 use embedded_hal::digital::OutputPin;
-use lifted_core::{certify, infer, Aligned, Error, ModelView, Norm, Workspace};
+use lifted_core::{Aligned, ModelView};
+use lifted_nrf52840dk::memory::{self, Memory};
+use lifted_nrf52840dk::serve::{self, Event};
+use lifted_proto::server::{describe, OnShutdown, Sent, Server};
 use nrf52840_hal::gpio::{p0, Level};
 use nrf52840_hal::pac;
 use nrf52840_hal::uarte::{Baudrate, Parity, Pins, Uarte};
 use panic_probe as _; // panics log through defmt, then `udf` → probe-rs reports the failure
 
-/// Largest input dimension n0 the request buffer holds.
-const MAX_INPUT: usize = 4096;
-/// Largest class count C the reply buffer holds (plus one value for the radius).
-const MAX_CLASSES: usize = 1024;
-/// f32 values of inference workspace (`Workspace::required`): 64 KB of the 256 KB of RAM.
-const WORKSPACE: usize = 16 * 1024;
-
 /// The model blob embedded at build time (`$LIFTED_MODEL`, default `firmware/models/demo.lfm`),
 /// 4-byte aligned for in-place f32 reads.
 static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/model.lfm")));
+
+/// The server's buffers (about 107 KB, in `.bss`).
+static mut MEMORY: Memory = Memory::new();
 
 #[entry]
 fn main() -> ! {
@@ -42,7 +42,8 @@ fn main() -> ! {
 
     // black_box: with a placeholder blob LLVM would otherwise evaluate the check at compile time and
     // drop everything after the panic, so the build would no longer prove the serving path links.
-    let view = match ModelView::new_checked(core::hint::black_box(&MODEL.0)) {
+    let blob: &'static [u8] = core::hint::black_box(&MODEL.0);
+    let view = match ModelView::new_checked(blob) {
         Ok(view) => view,
         Err(e) => defmt::panic!("model error: {} ({})", defmt::Display2Format(&e), e),
     };
@@ -54,18 +55,21 @@ fn main() -> ! {
         view.sweeps(),
         view.parameter_bytes()
     );
-    let needed = Workspace::required(&view);
-    if view.input_dim() > MAX_INPUT || view.classes() > MAX_CLASSES || needed > WORKSPACE {
+
+    // SAFETY: `main` runs once and is the only user of MEMORY (no interrupt handler touches it).
+    let mem = unsafe { &mut *core::ptr::addr_of_mut!(MEMORY) };
+    let bufs = mem.buffers();
+    if let Err(e) = bufs.check(&view) {
         defmt::panic!(
-            "model too large for the board's buffers: n0 = {} (max {}), C = {} (max {}), workspace {} f32 (max {})",
-            view.input_dim(),
-            MAX_INPUT,
-            view.classes(),
-            MAX_CLASSES,
-            needed,
-            WORKSPACE
+            "model too large for the board's buffers: {} (n0 ≤ {}, C ≤ {}, workspace ≤ {} f32)",
+            defmt::Display2Format(&e),
+            memory::MAX_INPUT,
+            memory::MAX_CLASSES,
+            memory::MAX_WORKSPACE
         );
     }
+    let ready = describe(&view, blob, memory::MAX_FRAME);
+    let mut server = Server::new(&view, ready, bufs, OnShutdown::Refuse);
 
     let pins = Pins {
         txd: port0.p0_06.into_push_pull_output(Level::High).degrade(),
@@ -74,7 +78,8 @@ fn main() -> ! {
         rts: None,
     };
     let uarte = Uarte::new(p.UARTE0, pins, Parity::EXCLUDED, Baudrate::BAUD115200);
-    // EasyDMA buffers must live in RAM for the whole program.
+    // EasyDMA buffers must live in RAM for the whole program. The receive buffer holds one byte:
+    // a longer DMA transfer would wait for the buffer to fill.
     let tx_buf = cortex_m::singleton!(: [u8; 64] = [0; 64]);
     let rx_buf = cortex_m::singleton!(: [u8; 1] = [0; 1]);
     let (Some(tx_buf), Some(rx_buf)) = (tx_buf, rx_buf) else {
@@ -85,35 +90,43 @@ fn main() -> ! {
         Err(e) => defmt::panic!("UARTE split: {}", defmt::Debug2Format(&e)),
     };
 
-    // On main's stack (main never returns): about 84 KB.
-    let mut x = [0f32; MAX_INPUT];
-    let mut reply = [0f32; MAX_CLASSES + 1];
-    let mut buf = [0f32; WORKSPACE];
-    let (n0, classes) = (view.input_dim(), view.classes());
-
     let _ = led1.set_low(); // on: serving
-    defmt::info!("serving on UARTE0 (P0.06 TX, P0.08 RX, 115200 8N1)");
-    let err = serve::serve(
-        &mut rx,
-        &mut tx,
-        &mut x[..n0],
-        &mut reply[..=classes],
-        |x, reply| {
-            let mut ws = Workspace::new(&mut buf);
-            let out = infer(&view, x, &mut ws)?;
-            let cert = certify(&view, &out, Norm::L2);
-            let (logits, radius) = reply.split_at_mut(classes);
-            logits.copy_from_slice(out.logits);
-            radius.fill(cert.radius); // 0 when the certificate is refused
-            defmt::debug!(
-                "class {} margin {} radius_l2 {}",
-                out.class,
-                out.margin,
-                cert.radius
-            );
-            Ok::<(), Error>(())
-        },
+    defmt::info!(
+        "serving protocol {} on UARTE0 (P0.06 TX, P0.08 RX, 115200 8N1): model crc {=u32:#010x}, max frame {} bytes",
+        ready.protocol,
+        ready.model_crc,
+        ready.max_frame
     );
+    let stopped = serve::serve(&mut rx, &mut tx, &mut server, log);
     let _ = led1.set_high();
-    defmt::panic!("UART link failed: {}", err)
+    // Unreachable: a UART has no end of stream, and `Shutdown` is refused.
+    defmt::panic!("serial loop ended: {}", stopped)
+}
+
+/// The defmt log of the serial loop: answers at `debug`, refusals and link errors at `warn`.
+fn log(event: Event) {
+    match event {
+        Event::Sent(Sent::Ready { reply_to }) => defmt::info!("Ready sent (reply to {})", reply_to),
+        Event::Sent(Sent::Answer {
+            id,
+            class,
+            margin,
+            radius_l2,
+            radius_linf,
+        }) => defmt::debug!(
+            "answer {}: class {} margin {} radius_l2 {} radius_linf {}",
+            id,
+            class,
+            margin,
+            radius_l2,
+            radius_linf
+        ),
+        Event::Sent(Sent::Error(e)) => defmt::warn!(
+            "request {} refused: {}",
+            e.id,
+            defmt::Display2Format(&e.kind)
+        ),
+        Event::ReadFailed(kind) => defmt::warn!("UART read failed: {}", kind),
+        Event::WriteFailed(kind) => defmt::warn!("UART write failed (answer lost): {}", kind),
+    }
 }

@@ -1,112 +1,79 @@
-//! The UART protocol, written against the `embedded-io` traits only (no HAL types), so any
-//! `Read`/`Write` implementation works: the nRF UARTE halves here, another board's UART, or a test
-//! double.
+//! The serial loop: bytes from an `embedded_io::Read` go through a [`Server`], and the frames it
+//! returns go to an `embedded_io::Write`. Generic over the traits only, so any implementation
+//! works: the nRF UARTE halves on the board, another board's UART, or the in-memory doubles of the
+//! tests below.
 //!
-//! Protocol (binary, little-endian; one request at a time):
-//! - at start the board writes one text line: `lifted ready in=<n0> out=<C>\n`;
-//! - request: `n0` f32 values, 4·n0 bytes;
-//! - reply: `0x00` followed by `out` f32 values (4·out bytes), or `0x01` followed by a one-line
-//!   reason (UTF-8 text ending in `\n`). On the nRF52840-DK, `out` = C + 1: the C logits, then the
-//!   certified ℓ2 radius.
+//! The protocol (postcard + COBS frames, see `lifted_proto::frame`) is the one of the QEMU `serve`
+//! program: a boot `Ready`, then one response per request frame; malformed frames get error frames.
+//! A link error does not end the loop either: a failed read is reported and reading goes on (the
+//! frame it damaged gets an error answer), a failed write loses that one response.
 
-use core::fmt::Display;
+use embedded_io::{Error as _, ErrorKind, Read, Write};
+use lifted_proto::server::{Sent, Server, Step};
 
-use embedded_io::{Read, ReadExactError, Write};
-
-/// Reply status byte: the outputs follow.
-pub const STATUS_OK: u8 = 0x00;
-/// Reply status byte: a one-line reason follows.
-pub const STATUS_ERR: u8 = 0x01;
-
-/// Why [`serve`] stopped: the link failed (the caller decides whether to restart).
-#[derive(Debug, defmt::Format)]
-pub enum LinkError {
-    /// The reader reached end of stream in the middle of a request.
-    Eof,
-    /// A read failed.
-    Read(embedded_io::ErrorKind),
-    /// A write failed.
-    Write(embedded_io::ErrorKind),
+/// Something that happened on the link, for the caller's log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event {
+    /// A response frame was written and flushed.
+    Sent(Sent),
+    /// A read failed (e.g. a UART framing error); the loop reads on.
+    ReadFailed(ErrorKind),
+    /// Writing or flushing a response failed; that response is lost, the loop reads on.
+    WriteFailed(ErrorKind),
 }
 
-fn read_err<E: embedded_io::Error>(e: ReadExactError<E>) -> LinkError {
-    match e {
-        ReadExactError::UnexpectedEof => LinkError::Eof,
-        ReadExactError::Other(e) => LinkError::Read(e.kind()),
-    }
+/// Why [`serve`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(target_os = "none", derive(defmt::Format))]
+pub enum Stopped {
+    /// A `Shutdown` request arrived and the server was built with `OnShutdown::Stop` (a board
+    /// uses `OnShutdown::Refuse`, so this does not happen there).
+    Shutdown,
+    /// The reader reported end of stream (`Ok(0)`), which a UART never does.
+    EndOfStream,
 }
 
-fn write_err<E: embedded_io::Error>(e: E) -> LinkError {
-    LinkError::Write(e.kind())
-}
-
-/// Serves requests forever: reads `x.len()` f32 values into `x`, calls `infer(x, y)` and writes the
-/// reply with `y`. Returns only when the link fails. An inference error is a reply, not a link
-/// failure.
-pub fn serve<R, W, E, F>(
-    rx: &mut R,
-    tx: &mut W,
-    x: &mut [f32],
-    y: &mut [f32],
-    mut infer: F,
-) -> LinkError
+/// Sends the server's boot `Ready`, then serves requests read from `rx`, writing each response
+/// to `tx`, until [`Stopped`]. Link errors do not stop it: they are passed to `on_event`, like
+/// every response sent.
+///
+/// A reader whose errors persist without waiting for data keeps this loop busy; the nRF UARTE
+/// waits for a byte on every read.
+pub fn serve<R, W, F>(rx: &mut R, tx: &mut W, server: &mut Server<'_>, mut on_event: F) -> Stopped
 where
     R: Read,
     W: Write,
-    E: Display,
-    F: FnMut(&[f32], &mut [f32]) -> Result<(), E>,
+    F: FnMut(Event),
 {
-    if let Err(e) = writeln!(tx, "lifted ready in={} out={}", x.len(), y.len()) {
-        return LinkError::Write(fmt_kind(e));
-    }
-    if let Err(e) = tx.flush() {
-        return write_err(e);
-    }
+    send(tx, server.boot(), &mut on_event);
+    let mut chunk = [0u8; 64];
     loop {
-        if let Err(e) = serve_one(rx, tx, x, y, &mut infer) {
-            return e;
-        }
-    }
-}
-
-fn serve_one<R, W, E, F>(
-    rx: &mut R,
-    tx: &mut W,
-    x: &mut [f32],
-    y: &mut [f32],
-    infer: &mut F,
-) -> Result<(), LinkError>
-where
-    R: Read,
-    W: Write,
-    E: Display,
-    F: FnMut(&[f32], &mut [f32]) -> Result<(), E>,
-{
-    for v in x.iter_mut() {
-        let mut b = [0u8; 4];
-        rx.read_exact(&mut b).map_err(read_err)?;
-        *v = f32::from_le_bytes(b);
-    }
-    match infer(x, y) {
-        Ok(()) => {
-            tx.write_all(&[STATUS_OK]).map_err(write_err)?;
-            for v in y.iter() {
-                tx.write_all(&v.to_le_bytes()).map_err(write_err)?;
+        let n = match rx.read(&mut chunk) {
+            Ok(0) => return Stopped::EndOfStream,
+            Ok(n) => n,
+            Err(e) => {
+                on_event(Event::ReadFailed(e.kind()));
+                continue;
+            }
+        };
+        for &byte in chunk.get(..n).unwrap_or(&[]) {
+            match server.push(byte) {
+                Step::Shutdown => return Stopped::Shutdown,
+                step => send(tx, step, &mut on_event),
             }
         }
-        Err(e) => {
-            defmt::warn!("request refused: {}", defmt::Display2Format(&e));
-            tx.write_all(&[STATUS_ERR]).map_err(write_err)?;
-            writeln!(tx, "{e}").map_err(|e| LinkError::Write(fmt_kind(e)))?;
-        }
     }
-    tx.flush().map_err(write_err)
 }
 
-/// `write!` on an `embedded_io::Write` reports either a formatting error or the writer's error.
-fn fmt_kind<E: embedded_io::Error>(e: embedded_io::WriteFmtError<E>) -> embedded_io::ErrorKind {
-    match e {
-        embedded_io::WriteFmtError::Other(e) => e.kind(),
-        _ => embedded_io::ErrorKind::Other,
+fn send<W: Write, F: FnMut(Event)>(tx: &mut W, step: Step<'_>, on_event: &mut F) {
+    if let Step::Send { frame, sent } = step {
+        match tx.write_all(frame).and_then(|()| tx.flush()) {
+            Ok(()) => on_event(Event::Sent(sent)),
+            Err(e) => on_event(Event::WriteFailed(e.kind())),
+        }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests;
