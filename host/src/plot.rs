@@ -52,12 +52,14 @@ fn format_of(path: &Path) -> Result<Format> {
     }
 }
 
-fn pe<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T> {
+/// Turns a plotters error into an `anyhow` error.
+pub(crate) fn pe<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T> {
     r.map_err(|e| anyhow!("drawing failed: {e}"))
 }
 
-/// Renders `draw` into `path` (PNG or SVG by extension) at `size` pixels.
-fn render(
+/// Renders `draw_png` or `draw_svg` into `path` (PNG or SVG by extension) at `size` pixels, on a
+/// white background with the embedded font; creates the parent folder.
+pub(crate) fn render(
     path: &Path,
     size: (u32, u32),
     draw_png: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
@@ -312,8 +314,8 @@ fn series(x: &[f64], y: &[f64], positive: bool) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn figure1<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, runs: &[RunLog]) -> Result<()> {
-    let (left, right) = root.split_horizontally(root.dim_in_pixel().0 / 2);
+/// The epoch range shared by the panels of `runs` (at least 0 … 1).
+pub(crate) fn epoch_range(runs: &[RunLog]) -> (f64, f64) {
     let x_max = runs
         .iter()
         .flat_map(|r| r.epoch.iter().copied())
@@ -322,6 +324,28 @@ fn figure1<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, runs: &[RunLog]) -
         .iter()
         .flat_map(|r| r.epoch.iter().copied())
         .fold(0.0f64, f64::min);
+    (x_min, x_max)
+}
+
+/// The line style of curve `i`: colour `colours[i]` of the plotters palette (`i` if not given).
+fn curve_style(colours: &[usize], i: usize) -> ShapeStyle {
+    ShapeStyle {
+        color: Palette99::pick(colours.get(i).copied().unwrap_or(i)).to_rgba(),
+        filled: false,
+        stroke_width: 2,
+    }
+}
+
+/// The left Figure-1 panel: `lip_estimate` (solid) and `lip_bound` (dashed) of every run against
+/// the epoch on a log scale, over the epochs `x`; run `i` is drawn in palette colour
+/// `colours[i]` (`i` if `colours` is shorter) and labelled with its name.
+pub(crate) fn lipschitz_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    runs: &[RunLog],
+    colours: &[usize],
+    (x_min, x_max): (f64, f64),
+) -> Result<()> {
     let lips: Vec<f64> = runs
         .iter()
         .flat_map(|r| r.lip_estimate.iter().chain(&r.lip_bound).copied())
@@ -336,11 +360,8 @@ fn figure1<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, runs: &[RunLog]) -
     } else {
         (lo / 1.5, hi * 1.5)
     };
-    let mut chart = pe(ChartBuilder::on(&left)
-        .caption(
-            "Lipschitz estimate (solid) and bound (dashed)",
-            ("sans-serif", 20),
-        )
+    let mut chart = pe(ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -352,12 +373,7 @@ fn figure1<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, runs: &[RunLog]) -
         .label_style(("sans-serif", 14))
         .draw())?;
     for (i, r) in runs.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        let style = ShapeStyle {
-            color,
-            filled: false,
-            stroke_width: 2,
-        };
+        let style = curve_style(colours, i);
         pe(chart.draw_series(LineSeries::new(
             series(&r.epoch, &r.lip_estimate, true),
             style,
@@ -378,7 +394,19 @@ fn figure1<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, runs: &[RunLog]) -
         .label_font(("sans-serif", 14))
         .position(SeriesLabelPosition::UpperLeft)
         .draw())?;
+    Ok(())
+}
 
+/// The right Figure-1 panel: `test_acc` of every run against the epoch, with a marker at the
+/// validation-selected epoch ([`selected_row`] of `val_acc`); colours as in [`lipschitz_panel`].
+pub(crate) fn accuracy_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    y_desc: &str,
+    runs: &[RunLog],
+    colours: &[usize],
+    (x_min, x_max): (f64, f64),
+) -> Result<()> {
     let accs: Vec<f64> = runs
         .iter()
         .flat_map(|r| r.test_acc.iter().copied())
@@ -394,11 +422,8 @@ fn figure1<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, runs: &[RunLog]) -
             (a_hi + 0.02).min(1.0).max(a_lo + 0.01),
         )
     };
-    let mut chart = pe(ChartBuilder::on(&right)
-        .caption(
-            "test accuracy (● validation-selected epoch)",
-            ("sans-serif", 20),
-        )
+    let mut chart = pe(ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -406,16 +431,12 @@ fn figure1<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, runs: &[RunLog]) -
     pe(chart
         .configure_mesh()
         .x_desc("epoch")
-        .y_desc("test accuracy")
+        .y_desc(y_desc)
         .label_style(("sans-serif", 14))
         .draw())?;
     for (i, r) in runs.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        let style = ShapeStyle {
-            color,
-            filled: false,
-            stroke_width: 2,
-        };
+        let style = curve_style(colours, i);
+        let color = style.color;
         pe(chart.draw_series(LineSeries::new(series(&r.epoch, &r.test_acc, false), style)))?
             .label(r.name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
@@ -435,6 +456,26 @@ fn figure1<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, runs: &[RunLog]) -
         .position(SeriesLabelPosition::LowerRight)
         .draw())?;
     Ok(())
+}
+
+fn figure1<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, runs: &[RunLog]) -> Result<()> {
+    let (left, right) = root.split_horizontally(root.dim_in_pixel().0 / 2);
+    let x = epoch_range(runs);
+    lipschitz_panel(
+        &left,
+        "Lipschitz estimate (solid) and bound (dashed)",
+        runs,
+        &[],
+        x,
+    )?;
+    accuracy_panel(
+        &right,
+        "test accuracy (● validation-selected epoch)",
+        "test accuracy",
+        runs,
+        &[],
+        x,
+    )
 }
 
 /// Draws the Figure-1-style panels of `runs` into `path` (.png or .svg): left, the Lipschitz

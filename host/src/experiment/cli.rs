@@ -139,8 +139,8 @@ pub fn run_command(cmd: &ExperimentCommand) -> Result<()> {
         ExperimentCommand::Report(a) => {
             let exp = load(&a.file, a.results.as_ref())?;
             let out = a.out.clone().unwrap_or_else(|| exp.results.join("report"));
-            super::report::report(&exp, &out)?;
-            println!("report written to {}", out.display());
+            let outcome = super::report::report(&exp, &out)?;
+            print!("{outcome}");
         }
         ExperimentCommand::List(a) => {
             let exp = load(&a.file, a.results.as_ref())?;
