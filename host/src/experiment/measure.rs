@@ -95,7 +95,9 @@ pub fn measure(
     }
     let cert = |p: &[Prediction], norm: Norm, eps: f64| {
         eval::fraction(
-            p.iter().filter(|p| p.certified_at(norm, eps_up(eps))).count(),
+            p.iter()
+                .filter(|p| p.certified_at(norm, eps_up(eps)))
+                .count(),
             p.len(),
         )
     };
@@ -108,7 +110,13 @@ pub fn measure(
     let radii = |norm: Norm| -> Vec<f32> {
         preds
             .iter()
-            .map(|p| if p.correct() { p.robust_radius(norm) } else { 0.0 })
+            .map(|p| {
+                if p.correct() {
+                    p.robust_radius(norm)
+                } else {
+                    0.0
+                }
+            })
             .collect()
     };
     Ok(Measured {

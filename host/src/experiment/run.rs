@@ -195,8 +195,7 @@ fn run_job(exp: &Experiment, job: &Job, splits: &Splits, opts: &RunOptions) -> R
     };
     let mut progress = Progress::new(opts.quiet);
     if !opts.quiet && !progress.has_bar() {
-        progress =
-            progress.on_epoch(|r| eprintln!("  {}", crate::train::progress::epoch_line(r)));
+        progress = progress.on_epoch(|r| eprintln!("  {}", crate::train::progress::epoch_line(r)));
     }
     let result = train::train_in_dir_measured(&cfg, splits, &mut progress, &dir, resume, Some(m))
         .with_context(|| format!("training in {}", dir.display()))?;

@@ -270,7 +270,11 @@ impl Experiment {
     /// As [`Experiment::load`].
     pub fn parse(text: &str) -> Result<Self> {
         let f: File = toml::from_str(text).context("parsing the experiment")?;
-        ensure!(valid_id(&f.name), "name {:?}: use letters, digits, '-', '_' and '.'", f.name);
+        ensure!(
+            valid_id(&f.name),
+            "name {:?}: use letters, digits, '-', '_' and '.'",
+            f.name
+        );
         ensure!(!f.datasets.is_empty(), "`datasets` is empty");
         ensure!(!f.n_train.is_empty(), "`n_train` is empty");
         ensure!(!f.rows.is_empty(), "no [[row]] given");
@@ -294,8 +298,14 @@ impl Experiment {
                 Some(toml::Value::String(s)) => s,
                 _ => bail!("every [[row]] needs a string `id`"),
             };
-            ensure!(valid_id(&id), "row id {id:?}: use letters, digits, '-', '_' and '.'");
-            ensure!(rows.iter().all(|r| r.id != id), "row id {id:?} appears twice");
+            ensure!(
+                valid_id(&id),
+                "row id {id:?}: use letters, digits, '-', '_' and '.'"
+            );
+            ensure!(
+                rows.iter().all(|r| r.id != id),
+                "row id {id:?} appears twice"
+            );
             let label = match t.remove("label") {
                 Some(toml::Value::String(s)) => s,
                 None => id.clone(),
@@ -394,8 +404,7 @@ impl Experiment {
 
 fn valid_id(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
@@ -477,8 +486,16 @@ gamma = [0.5, 1.0]
         bad("id = \"arovr-g0.5\"", "id = \"bp\"", "appears twice");
         bad("epochs = 1", "epochs = 1\nseed = 3", "must not set `seed`");
         bad("[\"digits\"]", "[\"cifar\"]", "cifar");
-        bad("gamma = [0.5, 1.0]", "gamma = [0.5, 1.0]\nbogus = 1", "bogus");
-        bad("epochs = 1", "epochs = 1\n[measure]\npgd_l2 = [-1.0]", "positive");
+        bad(
+            "gamma = [0.5, 1.0]",
+            "gamma = [0.5, 1.0]\nbogus = 1",
+            "bogus",
+        );
+        bad(
+            "epochs = 1",
+            "epochs = 1\n[measure]\npgd_l2 = [-1.0]",
+            "positive",
+        );
     }
 
     #[test]
