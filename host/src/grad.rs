@@ -195,9 +195,17 @@ impl Unrolled {
                 }
             })
             .collect();
+        // A forward deployment's sweeps leave the forward pass unchanged bit for bit (SPEC §4.5;
+        // `infer` skips them), so the deployed map *is* the forward pass: unrolling the sweeps
+        // would only multiply the cost of every gradient.
+        let sweeps = if model.is_forward_deployment() {
+            0
+        } else {
+            model.sweeps()
+        };
         let updates = Updates::new(
             model.layers(),
-            model.sweeps(),
+            sweeps,
             model.init(),
             model.schedule(),
         )
@@ -223,7 +231,8 @@ impl Unrolled {
         self.input_dim
     }
 
-    /// The number of updates unrolled (init, then K sweeps).
+    /// The number of updates unrolled: the init, then K sweeps (none for a forward deployment,
+    /// whose sweeps are exact no-ops).
     #[must_use]
     pub fn update_count(&self) -> usize {
         self.updates.len()
