@@ -492,8 +492,8 @@ gamma = [0.5, 1.0]
             "bogus",
         );
         bad(
-            "epochs = 1",
-            "epochs = 1\n[measure]\npgd_l2 = [-1.0]",
+            "widths = [16, 10]",
+            "widths = [16, 10]\n[measure]\npgd_l2 = [-1.0]",
             "positive",
         );
     }
