@@ -19,7 +19,8 @@ use crate::model_file::open;
 /// The outcome of one measurement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measured {
-    /// Column → fraction of the measured samples (`pgd_linf_0.1`, `cert_l2_0.3`, …).
+    /// Column → fraction of the measured samples: `clean` (accuracy of the exported model through
+    /// `lifted_core::infer`), `pgd_linf_0.1`, `cert_l2_0.3`, ….
     pub values: BTreeMap<String, f64>,
     /// Samples measured.
     pub samples: usize,
@@ -76,7 +77,7 @@ pub fn measure(
         seed,
         ..PgdConfig::default()
     };
-    let mut values = BTreeMap::new();
+    let mut values = BTreeMap::from([("clean".to_owned(), eval::accuracy(&preds))]);
     let mut violations = 0;
     let mut attack = |target: Target, norm: Norm, eps: f64, name: &str| {
         let r = eval::robust_accuracy(&model, data, &preds, target, eps, &pgd, &hidden);

@@ -1,0 +1,118 @@
+//! The experiment runner end to end on the committed tiny grid (`experiments/tiny.toml`, bundled
+//! digits, seconds): run, skip finished runs, resume a run, refuse a changed configuration,
+//! report.
+
+use std::path::{Path, PathBuf};
+
+use lifted::experiment::run::{run, RunOptions, SUMMARY};
+use lifted::experiment::{report::report, Experiment, RunSummary};
+
+fn tiny(results: &Path) -> Experiment {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/tiny.toml");
+    let mut e = Experiment::load(&file).unwrap();
+    e.results = results.to_path_buf();
+    e
+}
+
+fn quiet() -> RunOptions {
+    RunOptions {
+        quiet: true,
+        ..RunOptions::default()
+    }
+}
+
+fn summary_of(e: &Experiment, id: &str) -> (PathBuf, RunSummary) {
+    let job = e.jobs().unwrap().into_iter().find(|j| j.id == id).unwrap();
+    let path = e.run_dir(&job).join(SUMMARY);
+    let s = RunSummary::load(&path).unwrap();
+    (path, s)
+}
+
+#[test]
+fn tiny_grid_runs_resumes_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = tiny(dir.path());
+    let out = run(&e, &quiet()).unwrap();
+    assert_eq!(out.selected, 3);
+    assert_eq!(out.finished.len(), 3, "{:?}", out.failed);
+    assert!(out.failed.is_empty());
+    assert_eq!(out.summaries.len(), 3);
+    for s in &out.summaries {
+        assert_eq!(s.soundness_violations, 0, "{}", s.id);
+        assert_eq!(s.final_samples, 200);
+        assert_eq!(s.epochs, 8);
+        // Real training on real digits: far above chance (10 %) after 8 epochs.
+        assert!(s.test_acc > 0.6, "{}: test {}", s.id, s.test_acc);
+        for (k, v) in &s.final_ {
+            assert!((0.0..=1.0).contains(v), "{k} = {v}");
+        }
+        // Certified and PGD-robust samples are correctly classified ones.
+        let clean = s.final_["clean"];
+        assert!(clean > 0.6, "{}: clean {clean}", s.id);
+        for k in ["cert_l2_0.1", "cert_linf_0.01", "pgd_l2_1", "pgd_linf_0.1"] {
+            assert!(s.final_[k] <= clean, "{}: {k}", s.id);
+        }
+        assert!(
+            s.final_["cert_l2_0.3"] <= s.final_["cert_l2_0.1"],
+            "{}",
+            s.id
+        );
+        assert!(s.lip_bound >= s.lip_estimate, "{}", s.id);
+        assert!(s.cert_pair_l2_max > 0.0);
+    }
+    // Per-epoch columns in the logs.
+    let log = std::fs::read_to_string(dir.path().join("runs/digits-300/bp-s0/log.csv")).unwrap();
+    let header = log.lines().next().unwrap();
+    assert!(
+        header.ends_with("pgd_linf_0.1,pgd_l2_1,cert_l2_0.1,cert_l2_0.3,cert_linf_0.01"),
+        "{header}"
+    );
+    assert_eq!(log.lines().count(), 1 + 9);
+    let csv = std::fs::read_to_string(dir.path().join("summary.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4);
+
+    // Finished runs are skipped.
+    let again = run(&e, &quiet()).unwrap();
+    assert_eq!(again.skipped.len(), 3);
+    assert!(again.finished.is_empty());
+
+    // A run without its summary continues from its checkpoint (here: already at the last epoch)
+    // and reproduces the same summary bit for bit.
+    let (path, before) = summary_of(&e, "digits-300/arovr-s0");
+    std::fs::remove_file(&path).unwrap();
+    let resumed = run(&e, &quiet()).unwrap();
+    assert_eq!(resumed.finished, ["digits-300/arovr-s0"]);
+    let (_, after) = summary_of(&e, "digits-300/arovr-s0");
+    assert_eq!(
+        RunSummary {
+            seconds_per_epoch: 0.0,
+            ..after
+        },
+        RunSummary {
+            seconds_per_epoch: 0.0,
+            ..before
+        }
+    );
+
+    // A changed row configuration does not silently reuse old results.
+    let mut changed = tiny(dir.path());
+    changed.rows[1]
+        .keys
+        .insert("beta".into(), toml::Value::Float(0.25));
+    let err = run(&changed, &quiet()).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("different configuration"),
+        "{err:#}"
+    );
+
+    // The report: figures and tables from the real results.
+    let rep_dir = dir.path().join("report");
+    let rep = report(&e, &rep_dir).unwrap();
+    assert_eq!((rep.finished, rep.partial, rep.missing), (3, 0, 0));
+    assert_eq!(rep.soundness_violations, 0);
+    let png = std::fs::read(rep_dir.join("figure1-digits.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+    let tables = std::fs::read_to_string(rep_dir.join("tables.md")).unwrap();
+    assert!(tables.contains("| bp |"), "{tables}");
+    assert!(tables.contains("±"), "two bp seeds give a std: {tables}");
+}
