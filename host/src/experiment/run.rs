@@ -126,6 +126,8 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<GridOutcome> {
                     eprintln!("{}", brief(&summary));
                 }
                 out.finished.push(job.id.clone());
+                // Keep the grid summary current, so an interrupted grid still has one.
+                write_grid_summary(exp)?;
             }
             Err(e) => {
                 if !opts.quiet {
