@@ -4,6 +4,7 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::linalg::{col_sum_acc, outer_acc, times, Mat};
+use super::lipmargin::LipMargin;
 use super::net::{act, dact, Grads, Net};
 use super::options::{Attack, LossKind};
 use super::phases::{loss_grad_row, loss_row, predict};
@@ -32,6 +33,21 @@ pub fn backprop<T: Real>(
     want_grads: bool,
     want_dx: bool,
 ) -> Backprop<T> {
+    backprop_with(net, loss, x, labels, None, want_grads, want_dx)
+}
+
+/// As [`backprop`]; with `margin`, the loss is the Lipschitz-margin loss ℓ(F_θ(x) + h; y) of
+/// [`super::lipmargin`] and the gradient includes the term through K (the accuracy stays that
+/// of the unshifted logits).
+pub fn backprop_with<T: Real>(
+    net: &Net<T>,
+    loss: LossKind,
+    x: &Mat<T>,
+    labels: &[u8],
+    margin: Option<&LipMargin<T>>,
+    want_grads: bool,
+    want_dx: bool,
+) -> Backprop<T> {
     let l = net.depth();
     let n = x.rows;
     let mut zs = vec![x.clone()];
@@ -47,16 +63,23 @@ pub fn backprop<T: Real>(
         .zip(labels)
         .filter(|(p, t)| p == t)
         .count();
+    let float = margin.and_then(|m| m.float_part(net, &zs));
+    let shifted = margin.map(|m| m.shifted(out, labels, float.as_ref()));
+    let scored = shifted.as_ref().unwrap_or(out);
     let loss_sum: f64 = (0..n)
-        .map(|i| loss_row(loss, out.row(i), usize::from(labels[i])).to_f64())
+        .map(|i| loss_row(loss, scored.row(i), usize::from(labels[i])).to_f64())
         .sum();
     let mut dz = Mat::zeros(n, out.cols);
     for (i, &t) in labels.iter().enumerate().take(n) {
         dz.row_mut(i)
-            .copy_from_slice(&loss_grad_row(loss, out.row(i), usize::from(t)));
+            .copy_from_slice(&loss_grad_row(loss, scored.row(i), usize::from(t)));
     }
     let mut grads = want_grads.then(|| Grads::zeros_like(net));
     let inv = T::ONE / T::from_f64(n as f64);
+    if let (Some(m), Some(g)) = (margin, grads.as_mut()) {
+        // ∂ℓ/∂h = ∂ℓ/∂s at the shifted logits.
+        m.grad_acc(net, labels, &dz, inv, float.as_ref(), g);
+    }
     for k in (1..=l).rev() {
         let f = net.activation(k);
         for (d, &a) in dz.data.iter_mut().zip(&pre[k - 1].data) {

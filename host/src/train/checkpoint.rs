@@ -65,6 +65,10 @@ pub struct Checkpoint {
     pub best: Option<Best>,
     /// Log rows so far.
     pub history: Vec<EpochRecord>,
+    /// Warm-started power-iteration vectors of the Lipschitz margin (layers 0 … L−2; empty when
+    /// the margin is off, and in checkpoints written before it existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lip_vectors: Vec<Vec<f32>>,
 }
 
 impl Checkpoint {

@@ -9,8 +9,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use super::options::{
-    Attack, Damping, HiddenActivation, InitKind, LossKind, MetaGamma, Objective, Potential,
-    RelaxedDistance, ScheduleKind, Target,
+    Attack, Damping, HiddenActivation, InitKind, LossKind, LrSchedule, MetaGamma, Objective,
+    Potential, RelaxedDistance, ScheduleKind, Target,
 };
 use super::{files, train_in_dir, Progress, TrainConfig, TrainResult};
 use crate::data::{self, DatasetKind};
@@ -132,6 +132,21 @@ pub struct TrainArgs {
     #[arg(long, allow_hyphen_values = true, help_heading = "Objective")]
     pub hopfield_mu_min: Option<f64>,
 
+    /// Lipschitz-margin training: raise every non-true logit j by ε·K_yj (K_yj = ‖w_y − w_j‖·Πσ_k,
+    /// the certificate's ℓ2 pair constant) before the loss; works with every objective; 0 = off
+    /// [default: 0]. Train with ε somewhat above the radius to certify (e.g. 0.45 for 0.3).
+    #[arg(long, value_name = "EPS", help_heading = "Lipschitz margin")]
+    pub lip_margin_eps: Option<f64>,
+    /// Weight of the certificate's float-error term Ê(x) added to the margin (0 = off) [default: 0].
+    #[arg(long, value_name = "W", help_heading = "Lipschitz margin")]
+    pub lip_margin_float: Option<f64>,
+    /// Warm-started power-iteration steps per minibatch for the σ_k [default: 2].
+    #[arg(long, value_name = "N", help_heading = "Lipschitz margin")]
+    pub lip_margin_power_iters: Option<u32>,
+    /// Epochs over which ε rises linearly from 0 (per minibatch) [default: 0].
+    #[arg(long, value_name = "EPOCHS", help_heading = "Lipschitz margin")]
+    pub lip_margin_warmup: Option<usize>,
+
     /// Epochs after the measurement pass [default: 20].
     #[arg(long, help_heading = "Optimiser")]
     pub epochs: Option<usize>,
@@ -141,6 +156,9 @@ pub struct TrainArgs {
     /// Adam learning rate [default: 1e-3].
     #[arg(long, help_heading = "Optimiser")]
     pub lr: Option<f64>,
+    /// Learning-rate schedule: constant | cosine (decay to 0 over all update steps) [default: constant].
+    #[arg(long, value_name = "SCHEDULE", help_heading = "Optimiser")]
+    pub lr_schedule: Option<LrSchedule>,
     /// Seed of every random choice [default: 0].
     #[arg(long, help_heading = "Optimiser")]
     pub seed: Option<u64>,
@@ -202,9 +220,14 @@ impl TrainArgs {
             attack_steps,
             meta_gamma,
             gamma_lr,
+            lip_margin_eps,
+            lip_margin_float,
+            lip_margin_power_iters,
+            lip_margin_warmup,
             epochs,
             batch,
             lr,
+            lr_schedule,
             seed,
             threads
         );

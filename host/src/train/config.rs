@@ -8,8 +8,8 @@ use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::options::{
-    Attack, Damping, HiddenActivation, InitKind, LossKind, MetaGamma, Objective, Potential,
-    RelaxedDistance, ScheduleKind, Target,
+    Attack, Damping, HiddenActivation, InitKind, LossKind, LrSchedule, MetaGamma, Objective,
+    Potential, RelaxedDistance, ScheduleKind, Target,
 };
 use crate::data::DatasetKind;
 
@@ -102,6 +102,19 @@ pub struct TrainConfig {
     /// strong-convexity modulus λ_min(T) (SPEC §3.3) stays ≥ this; a negative value disables the
     /// projection.
     pub hopfield_mu_min: f64,
+    /// Lipschitz-margin training (see [`super::lipmargin`]): the output loss is taken at the
+    /// logits with every non-true class j raised by ε·K_yj, K_yj = ‖w_y − w_j‖₂·Π_{k<L−1} σ_k.
+    /// This is ε; 0 (the default) switches it off.
+    pub lip_margin_eps: f64,
+    /// Weight λ_E of the certificate's float-error term in the Lipschitz margin: every non-true
+    /// logit is also raised by λ_E·Ê(x), the estimated float error bound of the sound certificate
+    /// (SPEC §8.6), with its gradient through ‖W_k‖_∞ (see [`super::lipmargin`]); 0: off.
+    pub lip_margin_float: f64,
+    /// Warm-started power-iteration steps per minibatch for the σ_k of the Lipschitz margin.
+    pub lip_margin_power_iters: u32,
+    /// Epochs over which the Lipschitz-margin ε rises linearly (per minibatch) from 0 (GloRo's
+    /// warm-up); 0: the full ε from the first step.
+    pub lip_margin_warmup: usize,
     /// Scale of the initial weights (SPEC §7.2 is 1).
     pub init_gain: f64,
     /// Number of epochs (epoch 0, the measurement pass, is extra).
@@ -110,6 +123,8 @@ pub struct TrainConfig {
     pub batch: usize,
     /// Adam learning rate.
     pub lr: f64,
+    /// Learning-rate schedule over the update steps.
+    pub lr_schedule: LrSchedule,
     /// Adam β₁.
     pub adam_beta1: f64,
     /// Adam β₂.
@@ -152,10 +167,15 @@ impl Default for TrainConfig {
             meta_gamma: MetaGamma::Off,
             gamma_lr: 0.01,
             hopfield_mu_min: 0.05,
+            lip_margin_eps: 0.0,
+            lip_margin_float: 0.0,
+            lip_margin_power_iters: 2,
+            lip_margin_warmup: 0,
             init_gain: 1.0,
             epochs: 20,
             batch: 50,
             lr: 1e-3,
+            lr_schedule: LrSchedule::Constant,
             adam_beta1: 0.9,
             adam_beta2: 0.999,
             adam_eps: 1e-8,
@@ -316,6 +336,7 @@ impl TrainConfig {
             Objective::Bp | Objective::InputAt => self.validate_baseline()?,
             _ => self.validate_lifted(&g, classes)?,
         }
+        self.validate_lip_margin()?;
         if self.meta_gamma == MetaGamma::Constrained {
             ensure!(
                 self.objective.is_lifted(),
@@ -340,6 +361,45 @@ impl TrainConfig {
         let kappa = gamma_l / self.beta;
         let ce_ok = self.loss != LossKind::CrossEntropy || (t.mu_y + t.mu_g).abs() < 2.0 * kappa;
         kappa + t.mu_y + t.mu_g > 0.0 && ce_ok
+    }
+
+    /// True if Lipschitz-margin training is on.
+    pub fn lip_margin(&self) -> bool {
+        self.lip_margin_eps > 0.0
+    }
+
+    fn validate_lip_margin(&self) -> Result<()> {
+        ensure!(
+            self.lip_margin_eps.is_finite() && self.lip_margin_eps >= 0.0,
+            "lip_margin_eps must be finite and ≥ 0 (0 switches the Lipschitz margin off), got {}",
+            self.lip_margin_eps
+        );
+        ensure!(
+            self.lip_margin_float.is_finite() && self.lip_margin_float >= 0.0,
+            "lip_margin_float must be finite and ≥ 0, got {}",
+            self.lip_margin_float
+        );
+        if !self.lip_margin() {
+            ensure!(
+                self.lip_margin_float == 0.0,
+                "lip_margin_float needs the Lipschitz margin on — set lip_margin_eps > 0"
+            );
+            return Ok(());
+        }
+        ensure!(
+            self.lip_margin_power_iters >= 1,
+            "lip_margin_power_iters must be ≥ 1 when the Lipschitz margin is on"
+        );
+        // K_yj bounds the forward map; it is the certificate's constant only for a
+        // forward-deployed model (family A with forward init, or K = 0; SPEC §8.2).
+        ensure!(
+            self.init == InitKind::Forward
+                && (self.potential == Potential::FenchelYoung || self.sweeps == 0),
+            "the Lipschitz margin uses the forward-pass constant K_yj = ‖w_y − w_j‖·Π σ_k, which \
+             certifies only forward-deployed models — use --potential fenchel-young --init forward \
+             (or --sweeps 0)"
+        );
+        Ok(())
     }
 
     fn validate_baseline(&self) -> Result<()> {

@@ -14,10 +14,15 @@
 //!   continues a run bit for bit with `resume = true`.
 //! - All kernels are generic over [`Real`] (f32 for training, f64 for the SPEC §6 oracles).
 //! - Randomness: ChaCha8 seeded with `seed` (stream 0: weights; stream 1: shuffles, random
-//!   targets, PGD starts). Linear algebra runs on `matrixmultiply` in a rayon pool of `threads`
+//!   targets, PGD starts; stream 2: the Lipschitz-margin power-iteration start vectors). Linear algebra runs on `matrixmultiply` in a rayon pool of `threads`
 //!   threads, cut into fixed chunks (see [`linalg`]): a seed and a thread count give the same bits.
 //! - Cross-entropy with a lifted objective: the output block is solved by a fixed number of
 //!   fixed-point iterations (see [`phases`]); everything else is unchanged.
+//! - Certification-aware training (`lip_margin_eps > 0`, any objective): Lipschitz-margin
+//!   training, the loss taken at logits with every non-true class raised by ε·K_yj (the
+//!   certificate's ℓ2 pair constant) and optionally by the certificate's float-error bound
+//!   (`lip_margin_float`); see [`lipmargin`]. With ε = 0 training is bit-identical to the plain
+//!   objective.
 
 pub mod adam;
 pub mod backprop;
@@ -26,6 +31,7 @@ pub mod cli;
 pub mod config;
 pub mod damping;
 pub mod linalg;
+pub mod lipmargin;
 pub mod log;
 pub mod metrics;
 pub mod net;
@@ -49,8 +55,8 @@ pub use checkpoint::Checkpoint;
 pub use config::{DataSpec, TrainConfig};
 pub use log::EpochRecord;
 pub use options::{
-    Attack, Damping, HiddenActivation, InitKind, LossKind, MetaGamma, Objective, Potential,
-    RelaxedDistance, ScheduleKind, Target,
+    Attack, Damping, HiddenActivation, InitKind, LossKind, LrSchedule, MetaGamma, Objective,
+    Potential, RelaxedDistance, ScheduleKind, Target,
 };
 pub use params::{read_params_json, write_params_json, ModelParamsJson};
 pub use progress::Progress;

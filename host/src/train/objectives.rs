@@ -7,9 +7,10 @@ use rand_chacha::ChaCha8Rng;
 
 use super::config::{PhaseTerm, TrainConfig};
 use super::linalg::Mat;
+use super::lipmargin::LipMargin;
 use super::net::{Grads, Net, State};
 use super::options::{LossKind, Objective, RelaxedDistance, Target};
-use super::phases::{self, HiddenRule, PhaseSpec, Targets};
+use super::phases::{self, loss_grad_row, HiddenRule, PhaseSpec, Targets};
 use super::real::Real;
 use super::rng::below;
 
@@ -155,6 +156,24 @@ pub fn lifted_batch<T: Real>(
     g: &[u8],
     free: &State<T>,
 ) -> BatchResult<T> {
+    lifted_batch_with(net, spec, steps, x, labels, g, free, None)
+}
+
+/// As [`lifted_batch`]; with `margin`, every phase's output loss is taken at the shifted logits
+/// ℓ(z_L + h; ·) of the Lipschitz margin, and the gradient gains the term through K:
+/// ∂J_i/∂h_i = Σ_phases sign·(μ_y∇ℓ(ẑ_L + h; y) + μ_g∇ℓ(ẑ_L + h; g)) (Danskin; h is a constant
+/// of the inner problem).
+#[allow(clippy::too_many_arguments)]
+pub fn lifted_batch_with<T: Real>(
+    net: &Net<T>,
+    spec: &LiftedSpec,
+    steps: &[T],
+    x: &Mat<T>,
+    labels: &[u8],
+    g: &[u8],
+    free: &State<T>,
+    margin: Option<&LipMargin<T>>,
+) -> BatchResult<T> {
     let l = net.depth();
     let n = x.rows;
     let correct = phases::predict(&free[l])
@@ -169,13 +188,19 @@ pub fn lifted_batch<T: Real>(
     let mut gamma_grad = vec![0.0; l];
     let mut values = vec![0.0f64; n];
     let inv = T::ONE / (T::from_f64(spec.beta) * T::from_f64(n as f64));
+    let float = margin.and_then(|m| m.float_part(net, free));
+    let shift = margin.map(|m| m.shifts(labels, float.as_ref()));
+    let mut dh = margin.map(|_| Mat::zeros(n, net.width(l)));
     for term in &spec.terms {
         let ps = phase_spec(spec, term, steps);
         let mut z = phases::start_state(net, spec.rule, free);
-        phases::run(net, &ps, tg, &mut z, None);
-        let obj = phases::objective(net, &ps, tg, &z, phi_free.as_deref());
+        phases::run_shifted(net, &ps, tg, shift.as_ref(), &mut z, None);
+        let obj = phases::objective_shifted(net, &ps, tg, shift.as_ref(), &z, phi_free.as_deref());
         for (v, o) in values.iter_mut().zip(&obj) {
             *v += term.sign * o.to_f64();
+        }
+        if let (Some(h), Some(dh)) = (shift.as_ref(), dh.as_mut()) {
+            shift_grad_acc(spec, term, tg, &z[l], h, dh);
         }
         let sign = T::from_f64(term.sign);
         phases::potential_grad_acc(net, spec.family, spec.rule, &z, sign * inv, &mut grads);
@@ -190,11 +215,47 @@ pub fn lifted_batch<T: Real>(
             gamma_grad[k] += term.sign / spec.beta * s / n as f64;
         }
     }
+    if let (Some(m), Some(dh)) = (margin, dh.as_ref()) {
+        let s = T::ONE / T::from_f64(n as f64);
+        m.grad_acc(net, labels, dh, s, float.as_ref(), &mut grads);
+    }
     BatchResult {
         loss_sum: values.iter().sum(),
         correct,
         grads,
         gamma_grad,
+    }
+}
+
+/// Adds sign·∂Φ/∂h = sign·(μ_y∇ℓ(z_L + h; y) + μ_g∇ℓ(z_L + h; g)) of one phase to `dh`.
+fn shift_grad_acc<T: Real>(
+    spec: &LiftedSpec,
+    term: &PhaseTerm,
+    tg: Targets<'_>,
+    zl: &Mat<T>,
+    h: &Mat<T>,
+    dh: &mut Mat<T>,
+) {
+    let (sy, sg) = (
+        T::from_f64(term.sign * term.mu_y),
+        T::from_f64(term.sign * term.mu_g),
+    );
+    for i in 0..zl.rows {
+        let zh: Vec<T> = zl
+            .row(i)
+            .iter()
+            .zip(h.row(i))
+            .map(|(&a, &b)| a + b)
+            .collect();
+        let out = dh.row_mut(i);
+        if term.mu_y != 0.0 {
+            let gy = loss_grad_row(spec.loss, &zh, usize::from(tg.labels[i]));
+            out.iter_mut().zip(&gy).for_each(|(o, &v)| *o += sy * v);
+        }
+        if term.mu_g != 0.0 {
+            let gg = loss_grad_row(spec.loss, &zh, usize::from(tg.g[i]));
+            out.iter_mut().zip(&gg).for_each(|(o, &v)| *o += sg * v);
+        }
     }
 }
 
@@ -207,20 +268,38 @@ pub fn lifted_values<T: Real>(
     labels: &[u8],
     g: &[u8],
 ) -> Vec<f64> {
+    lifted_values_with(net, spec, steps, x, labels, g, None)
+}
+
+/// As [`lifted_values`], with the Lipschitz-margin shift of `margin` (see [`lifted_batch_with`]).
+pub fn lifted_values_with<T: Real>(
+    net: &Net<T>,
+    spec: &LiftedSpec,
+    steps: &[T],
+    x: &Mat<T>,
+    labels: &[u8],
+    g: &[u8],
+    margin: Option<&LipMargin<T>>,
+) -> Vec<f64> {
     let free = free_state(net, spec, steps, x, labels);
     let phi_free =
         (spec.family == Family::Hopfield).then(|| phases::phi(net, spec.family, spec.rule, &free));
     let tg = Targets { labels, g };
+    let float = margin.and_then(|m| m.float_part(net, &free));
+    let shift = margin.map(|m| m.shifts(labels, float.as_ref()));
     let mut values = vec![0.0f64; x.rows];
     for term in &spec.terms {
         let ps = phase_spec(spec, term, steps);
         let mut z = phases::start_state(net, spec.rule, &free);
-        phases::run(net, &ps, tg, &mut z, None);
-        for (v, o) in
-            values
-                .iter_mut()
-                .zip(phases::objective(net, &ps, tg, &z, phi_free.as_deref()))
-        {
+        phases::run_shifted(net, &ps, tg, shift.as_ref(), &mut z, None);
+        for (v, o) in values.iter_mut().zip(phases::objective_shifted(
+            net,
+            &ps,
+            tg,
+            shift.as_ref(),
+            &z,
+            phi_free.as_deref(),
+        )) {
             *v += term.sign * o.to_f64();
         }
     }

@@ -174,6 +174,30 @@ keyword_enum!(
 );
 
 keyword_enum!(
+    /// The learning-rate schedule over the update steps.
+    LrSchedule {
+        /// `lr` throughout (SPEC §7.3).
+        Constant = "constant",
+        /// lr·½(1 + cos(π t/T)) at update step t of T = epochs × minibatches (a resumed run with
+        /// more `--epochs` continues on the stretched curve).
+        Cosine = "cosine",
+    }
+);
+
+impl LrSchedule {
+    /// The factor on `lr` at update step `t` (from 0) of `total`.
+    pub fn factor(self, t: usize, total: usize) -> f64 {
+        match self {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine => {
+                let x = t.min(total) as f64 / total.max(1) as f64;
+                0.5 * (1.0 + (std::f64::consts::PI * x).cos())
+            }
+        }
+    }
+}
+
+keyword_enum!(
     /// γ meta-learning (SPEC §5.10).
     MetaGamma {
         /// γ stays fixed.
@@ -351,5 +375,16 @@ mod tests {
         assert!(e.contains("arovr"), "{e}");
         assert!("clipped-relu:-1".parse::<HiddenActivation>().is_err());
         assert!("power:x".parse::<Damping>().is_err());
+        assert_eq!("cosine".parse::<LrSchedule>().unwrap(), LrSchedule::Cosine);
+    }
+
+    #[test]
+    fn lr_schedules() {
+        assert_eq!(LrSchedule::Constant.factor(7, 10), 1.0);
+        assert_eq!(LrSchedule::Cosine.factor(0, 10), 1.0);
+        assert!((LrSchedule::Cosine.factor(5, 10) - 0.5).abs() < 1e-15);
+        assert!(LrSchedule::Cosine.factor(10, 10).abs() < 1e-15);
+        let f: Vec<f64> = (0..10).map(|t| LrSchedule::Cosine.factor(t, 10)).collect();
+        assert!(f.windows(2).all(|w| w[1] < w[0]), "{f:?}");
     }
 }

@@ -24,7 +24,8 @@ use super::options::LossKind;
 use super::real::Real;
 
 pub use super::potential::{
-    loss_grad_row, loss_row, objective, phi, potential_grad_acc, predict, runner_up, softmax,
+    loss_grad_row, loss_row, objective, objective_shifted, phi, potential_grad_acc, predict,
+    runner_up, softmax,
 };
 
 /// Fixed-point iterations of the cross-entropy output block.
@@ -139,6 +140,19 @@ pub fn run<T: Real>(
     spec: &PhaseSpec<'_, T>,
     tg: Targets<'_>,
     z: &mut State<T>,
+    trace: Option<Trace<'_, T>>,
+) {
+    run_shifted(net, spec, tg, None, z, trace);
+}
+
+/// As [`run`], with the output loss taken at shifted logits, ℓ(z_L + h; ·), for a constant
+/// shift `h` (B × C; the Lipschitz margin of [`super::lipmargin`]). Hidden blocks are unchanged.
+pub fn run_shifted<T: Real>(
+    net: &Net<T>,
+    spec: &PhaseSpec<'_, T>,
+    tg: Targets<'_>,
+    shift: Option<&Mat<T>>,
+    z: &mut State<T>,
     mut trace: Option<Trace<'_, T>>,
 ) {
     let l = net.depth();
@@ -163,7 +177,7 @@ pub fn run<T: Real>(
             }
             Update::Output => {
                 let a = pre(l, z);
-                z[l] = output_block(spec, tg, a, net.gamma_k(l) / spec.beta);
+                z[l] = output_block(spec, tg, shift, a, net.gamma_k(l) / spec.beta);
             }
             Update::Hidden(k) => {
                 let a = pre(k, z);
@@ -181,10 +195,12 @@ pub fn run<T: Real>(
 }
 
 /// The output block minimiser for pre-activations `a` (SPEC §4.1): (κa + μ_y e_y + μ_g e_g)/(κ + μ_y + μ_g)
-/// for the squared loss, κ = γ_L/β; z_L = a in the free phase.
+/// for the squared loss, κ = γ_L/β; z_L = a in the free phase. With a shift h (loss at z_L + h)
+/// the squared-loss numerator gains −(μ_y + μ_g)h and the cross-entropy softmax is taken at z + h.
 fn output_block<T: Real>(
     spec: &PhaseSpec<'_, T>,
     tg: Targets<'_>,
+    shift: Option<&Mat<T>>,
     mut a: Mat<T>,
     kappa: T,
 ) -> Mat<T> {
@@ -196,6 +212,7 @@ fn output_block<T: Real>(
             usize::from(tg.labels[i]),
             tg.g.get(i).map(|&g| usize::from(g)),
         );
+        let h = shift.map(|m| m.row(i));
         let row = a.row_mut(i);
         match spec.loss {
             LossKind::Squared => {
@@ -208,13 +225,22 @@ fn output_block<T: Real>(
                     if Some(j) == g {
                         num += spec.mu_g;
                     }
+                    if let Some(h) = h {
+                        num -= (spec.mu_y + spec.mu_g) * h[j];
+                    }
                     *v = num / den;
                 }
             }
             LossKind::CrossEntropy => {
                 let a0 = row.to_vec();
                 for _ in 0..CE_ITERATIONS {
-                    let s = softmax(row);
+                    let s = match h {
+                        Some(h) => {
+                            let zh: Vec<T> = row.iter().zip(h).map(|(&v, &d)| v + d).collect();
+                            softmax(&zh)
+                        }
+                        None => softmax(row),
+                    };
                     for (j, v) in row.iter_mut().enumerate() {
                         let mut grad = (spec.mu_y + spec.mu_g) * s[j];
                         if j == t {

@@ -152,11 +152,32 @@ pub fn objective<T: Real>(
     z: &State<T>,
     phi_free: Option<&[Vec<T>]>,
 ) -> Vec<T> {
+    objective_shifted(net, spec, tg, None, z, phi_free)
+}
+
+/// As [`objective`], with the output loss at shifted logits ℓ(z_L + h; ·) (see
+/// [`super::phases::run_shifted`]).
+pub fn objective_shifted<T: Real>(
+    net: &Net<T>,
+    spec: &PhaseSpec<'_, T>,
+    tg: Targets<'_>,
+    shift: Option<&Mat<T>>,
+    z: &State<T>,
+    phi_free: Option<&[Vec<T>]>,
+) -> Vec<T> {
     let ph = phi(net, spec.family, spec.rule, z);
     let l = net.depth();
+    let shifted = shift.map(|h| {
+        let mut m = h.clone();
+        for (o, &v) in m.data.iter_mut().zip(&z[l].data) {
+            *o += v;
+        }
+        m
+    });
+    let scored = shifted.as_ref().unwrap_or(&z[l]);
     (0..z[l].rows)
         .map(|i| {
-            let zl = z[l].row(i);
+            let zl = scored.row(i);
             let mut v = T::ZERO;
             if spec.mu_y != T::ZERO {
                 v += spec.mu_y * loss_row(spec.loss, zl, usize::from(tg.labels[i]));

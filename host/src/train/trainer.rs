@@ -11,15 +11,16 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::adam::{Adam, AdamConfig};
-use super::backprop::{attack, backprop, AttackSpec};
+use super::backprop::{attack, backprop_with, AttackSpec};
 use super::checkpoint::{Best, Checkpoint, CHECKPOINT_VERSION};
 use super::config::TrainConfig;
 use super::damping::{hidden_sigmas, mu_lower, project_hopfield, steps_from, SigmaCache};
 use super::linalg::Mat;
+use super::lipmargin::{self, LipMargin};
 use super::log::EpochRecord;
 use super::metrics::{lip_bound, lip_estimate};
 use super::net::Net;
-use super::objectives::{choose_targets, free_state, lifted_batch, LiftedSpec};
+use super::objectives::{choose_targets, free_state, lifted_batch_with, LiftedSpec};
 use super::options::Damping;
 use super::options::{MetaGamma, Objective};
 use super::params::{damping_alpha, to_model_params};
@@ -57,6 +58,8 @@ pub struct Trainer<'d> {
     history: Vec<EpochRecord>,
     pool: Arc<rayon::ThreadPool>,
     class_names: Vec<String>,
+    /// Power-iteration vectors of the Lipschitz margin (empty when it is off).
+    lip_vecs: Vec<Vec<f32>>,
 }
 
 /// The mutable state an epoch works on; committed only when the epoch completes.
@@ -65,6 +68,18 @@ struct Work {
     adam: Adam,
     rng: ChaCha8Rng,
     sigmas: SigmaCache,
+    lip_vecs: Vec<Vec<f32>>,
+}
+
+/// Fresh Lipschitz-margin vectors for `net` (seeded, then [`lipmargin::INIT_ITERS`] steps), or
+/// none when the margin is off.
+fn fresh_lip_vectors(cfg: &TrainConfig, net: &Net<f32>) -> Vec<Vec<f32>> {
+    if !cfg.lip_margin() {
+        return Vec::new();
+    }
+    let mut v = lipmargin::init_vectors(net, cfg.seed);
+    lipmargin::power_iterate(net, &mut v, lipmargin::INIT_ITERS);
+    v
 }
 
 impl<'d> Trainer<'d> {
@@ -96,7 +111,8 @@ impl<'d> Trainer<'d> {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         rng.set_stream(1);
         let adam = Adam::new(&net);
-        Self::assemble(cfg, splits, net, adam, rng, None, Vec::new())
+        let lip = fresh_lip_vectors(cfg, &net);
+        Self::assemble(cfg, splits, net, adam, rng, None, Vec::new(), lip)
     }
 
     /// Continues from a checkpoint. `cfg` must equal the checkpoint's configuration except for
@@ -127,6 +143,17 @@ impl<'d> Trainer<'d> {
             d.dim
         );
         let net = ckpt.net();
+        let lip = if cfg.lip_margin() {
+            let want: Vec<usize> = (0..net.depth() - 1).map(|k| net.width(k)).collect();
+            let have: Vec<usize> = ckpt.lip_vectors.iter().map(Vec::len).collect();
+            ensure!(
+                have == want,
+                "the checkpoint has no Lipschitz-margin vectors of the right shapes (lengths {have:?}, expected {want:?}) — restart the run without --resume"
+            );
+            ckpt.lip_vectors
+        } else {
+            Vec::new()
+        };
         Self::assemble(
             cfg,
             splits,
@@ -135,9 +162,11 @@ impl<'d> Trainer<'d> {
             ckpt.rng.restore(),
             ckpt.best,
             ckpt.history,
+            lip,
         )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn assemble(
         cfg: &TrainConfig,
         splits: &'d Splits,
@@ -146,6 +175,7 @@ impl<'d> Trainer<'d> {
         rng: ChaCha8Rng,
         best: Option<Best>,
         history: Vec<EpochRecord>,
+        lip_vecs: Vec<Vec<f32>>,
     ) -> Result<Self> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(cfg.threads)
@@ -183,6 +213,7 @@ impl<'d> Trainer<'d> {
             history,
             pool: Arc::new(pool),
             class_names,
+            lip_vecs,
         })
     }
 
@@ -237,6 +268,7 @@ impl<'d> Trainer<'d> {
             rng: RngState::of(&self.rng),
             best: self.best.clone(),
             history: self.history.clone(),
+            lip_vectors: self.lip_vecs.clone(),
         }
     }
 
@@ -300,6 +332,7 @@ impl<'d> Trainer<'d> {
             adam: self.adam.clone(),
             rng: self.rng.clone(),
             sigmas: SigmaCache::new(gram),
+            lip_vecs: self.lip_vecs.clone(),
         };
         let train = &self.splits.train;
         let mut order: Vec<usize> = (0..train.len()).collect();
@@ -311,7 +344,19 @@ impl<'d> Trainer<'d> {
         let (mut loss, mut correct) = (0.0f64, 0usize);
         for (bi, idx) in batches.iter().enumerate() {
             let (x, labels) = gather(train, idx);
-            match self.batch_step(&mut w, &x, &labels, e > 0) {
+            let lip_eps = lipmargin::ramp(
+                self.cfg.lip_margin_eps,
+                self.cfg.lip_margin_warmup,
+                e,
+                bi,
+                batches.len(),
+            );
+            let lr = self.cfg.lr
+                * self.cfg.lr_schedule.factor(
+                    (e.max(1) - 1) * batches.len() + bi,
+                    self.cfg.epochs * batches.len(),
+                );
+            match self.batch_step(&mut w, &x, &labels, e > 0, lip_eps, lr) {
                 Ok((l, c)) => {
                     loss += l;
                     correct += c;
@@ -355,6 +400,7 @@ impl<'d> Trainer<'d> {
         self.net = w.net;
         self.adam = w.adam;
         self.rng = w.rng;
+        self.lip_vecs = w.lip_vecs;
         if self.best.as_ref().is_none_or(|b| val_acc > b.val_acc) {
             let params = to_model_params(
                 &self.net,
@@ -375,25 +421,35 @@ impl<'d> Trainer<'d> {
         EpochOutcome::Done(rec)
     }
 
-    /// One minibatch: objective, gradients and (if `update`) the optimiser step. Returns the
-    /// summed objective and the number of correct predictions, or what went non-finite.
+    /// One minibatch: objective, gradients and (if `update`) the optimiser step with learning
+    /// rate `lr`, with the Lipschitz margin ε = `lip_eps` when it is on. Returns the summed objective and the number
+    /// of correct predictions, or what went non-finite.
     fn batch_step(
         &self,
         w: &mut Work,
         x: &Mat<f32>,
         labels: &[u8],
         update: bool,
+        lip_eps: f64,
+        lr: f64,
     ) -> Result<(f64, usize), String> {
         let cfg = &self.cfg;
         let l = w.net.depth();
+        let margin = if cfg.lip_margin() {
+            lipmargin::power_iterate(&w.net, &mut w.lip_vecs, cfg.lip_margin_power_iters);
+            Some(LipMargin::new(&w.net, &w.lip_vecs, lip_eps).with_float(cfg.lip_margin_float))
+        } else {
+            None
+        };
+        let margin = margin.as_ref();
         let (loss, correct, grads, gamma_grad) = match cfg.objective {
             Objective::Bp => {
-                let r = backprop(&w.net, cfg.loss, x, labels, update, false);
+                let r = backprop_with(&w.net, cfg.loss, x, labels, margin, update, false);
                 (r.loss_sum, r.correct, r.grads, None)
             }
             Objective::InputAt => {
                 let xa = attack(&w.net, cfg.loss, &self.attack, x, labels, &mut w.rng);
-                let r = backprop(&w.net, cfg.loss, &xa, labels, update, false);
+                let r = backprop_with(&w.net, cfg.loss, &xa, labels, margin, update, false);
                 let clean = predict(&w.net.forward(x)[l])
                     .iter()
                     .zip(labels)
@@ -417,7 +473,7 @@ impl<'d> Trainer<'d> {
                 } else {
                     Vec::new()
                 };
-                let r = lifted_batch(&w.net, &self.spec, &st, x, labels, &g, &free);
+                let r = lifted_batch_with(&w.net, &self.spec, &st, x, labels, &g, &free, margin);
                 (r.loss_sum, r.correct, Some(r.grads), Some(r.gamma_grad))
             }
         };
@@ -431,7 +487,11 @@ impl<'d> Trainer<'d> {
         if !grads.all_finite() {
             return Err("a gradient is NaN or infinite".into());
         }
-        w.adam.step(&mut w.net, &grads, &self.adam_cfg);
+        let adam_cfg = AdamConfig {
+            lr,
+            ..self.adam_cfg
+        };
+        w.adam.step(&mut w.net, &grads, &adam_cfg);
         if let (MetaGamma::Constrained, Some(gg)) = (cfg.meta_gamma, gamma_grad) {
             self.meta_gamma_step(&mut w.net, &gg);
         }
