@@ -2,7 +2,7 @@
 
 use crate::config::{Activation, Family, Init};
 use crate::error::Error;
-use crate::fp::max_abs;
+use crate::fp::{keep_rolled, max_abs, AllFinite};
 use crate::kernels::{affine, affine_t};
 use crate::model::ModelView;
 use crate::schedule::{Update, Updates};
@@ -31,12 +31,12 @@ impl<'b> Workspace<'b> {
 
     /// Number of f32 values [`infer`] needs for `model`: Σ_{k≥1} n_k + 3·max_{k≥1} n_k.
     pub fn required(model: &ModelView<'_>) -> usize {
-        let state: usize = (1..=model.layers()).map(|k| model.width(k)).sum();
-        let widest = (1..=model.layers())
-            .map(|k| model.width(k))
-            .max()
-            .unwrap_or(0);
-        state + 3 * widest
+        let mut widest = 0;
+        for k in 1..=model.layers() {
+            keep_rolled();
+            widest = widest.max(model.width(k));
+        }
+        widths_before(model, model.layers() + 1) + 3 * widest
     }
 
     /// Bytes of RAM [`infer`] needs for `model`.
@@ -68,20 +68,51 @@ impl<'w> Outcome<'w> {
         if k == 0 || k > model.layers() {
             return &[];
         }
-        let at: usize = (1..k).map(|j| model.width(j)).sum();
+        let at = widths_before(model, k);
         self.state.get(at..at + model.width(k)).unwrap_or(&[])
     }
 }
 
-/// Applies `act` in place; returns `false` if any pre-activation is NaN or infinite.
+/// Applies `act` in place. Returns ‖v‖_∞ of the result (as [`max_abs`] computes it), or `None`
+/// if any pre-activation is NaN or infinite.
+///
+/// The identity leaves `v` as it is. The ReLUs give +0, a positive value or NaN, whose absolute
+/// value is the value itself, so their loop skips the `abs`.
 #[inline(never)]
-fn activate(act: Activation, v: &mut [f32]) -> bool {
-    let mut finite = true;
-    for x in v.iter_mut() {
-        finite &= x.is_finite();
-        *x = act.apply(*x);
+fn activate(act: Activation, v: &mut [f32]) -> Option<f32> {
+    let mut finite = AllFinite::new();
+    let mut mag = 0.0f32;
+    if act == Activation::Identity {
+        for &x in v.iter() {
+            keep_rolled();
+            finite.add(x);
+            let a = x.abs();
+            if a > mag {
+                mag = a;
+            }
+        }
+    } else {
+        for x in v.iter_mut() {
+            keep_rolled();
+            finite.add(*x);
+            *x = act.apply(*x);
+            if *x > mag {
+                mag = *x;
+            }
+        }
     }
-    finite
+    finite.ok().then_some(mag)
+}
+
+/// n_1 + … + n_{k−1}: where block k starts in the state.
+#[inline(never)]
+fn widths_before(model: &ModelView<'_>, k: usize) -> usize {
+    let mut at = 0;
+    for j in 1..k {
+        keep_rolled();
+        at += model.width(j);
+    }
+    at
 }
 
 /// Splits the state into (z_{k−1}, z_k, z_{k+1}) for 1 ≤ k ≤ L (z_{L+1} is empty; z_0 is `input`).
@@ -91,7 +122,7 @@ fn blocks<'s>(
     input: &'s [f32],
     k: usize,
 ) -> (&'s [f32], &'s mut [f32], &'s [f32]) {
-    let start: usize = (1..k).map(|j| model.width(j)).sum();
+    let start = widths_before(model, k);
     let (before, rest) = state.split_at_mut(start.min(state.len()));
     let (cur, after) = rest.split_at_mut(model.width(k).min(rest.len()));
     let prev = if k == 1 {
@@ -116,6 +147,7 @@ pub fn check_input(model: &ModelView<'_>, input: &[f32]) -> Result<(), Error> {
     }
     let h = model.header();
     for (i, &v) in input.iter().enumerate() {
+        keep_rolled();
         if !v.is_finite() {
             return Err(Error::InputNonFinite { index: i as u32 });
         }
@@ -138,18 +170,21 @@ pub fn infer<'w>(
 ) -> Result<Outcome<'w>, Error> {
     check_input(model, input)?;
     let needed = Workspace::required(model);
+    let too_small = Error::WorkspaceTooSmall {
+        needed: needed as u32,
+        got: ws.buf.len() as u32,
+    };
     if ws.buf.len() < needed {
-        return Err(Error::WorkspaceTooSmall {
-            needed: needed as u32,
-            got: ws.buf.len() as u32,
-        });
+        return Err(too_small);
     }
     let l = model.layers();
-    let state_len: usize = (1..=l).map(|k| model.width(k)).sum();
+    let state_len = widths_before(model, l + 1);
     let widest = (needed - state_len) / 3;
-    let (state, scratch) = ws.buf.split_at_mut(state_len);
-    let (s1, rest) = scratch.split_at_mut(widest);
-    let (s2, s3) = rest.split_at_mut(widest);
+    // The checked splits cannot fail after the test above; unlike `split_at_mut` they link no
+    // panic path.
+    let (state, scratch) = ws.buf.split_at_mut_checked(state_len).ok_or(too_small)?;
+    let (s1, rest) = scratch.split_at_mut_checked(widest).ok_or(too_small)?;
+    let (s2, s3) = rest.split_at_mut_checked(widest).ok_or(too_small)?;
 
     let (in_mag, _) = max_abs(input);
     let mut track = Track::new(in_mag);
@@ -167,9 +202,9 @@ pub fn infer<'w>(
         if !matches!(u, Update::Forward(_)) {
             init_done = true;
         }
-        let spec = model.layer(k).copied().ok_or(Error::InvalidConfig)?;
+        let spec = model.layer(k).ok_or(Error::InvalidConfig)?;
         let (prev, cur, next) = blocks(model, state, input, k);
-        let finite = match u {
+        let mag = match u {
             Update::Forward(_) | Update::Output => {
                 affine(model.weights(k - 1), model.bias(k - 1), prev, cur);
                 activate(spec.activation, cur)
@@ -185,11 +220,8 @@ pub fn infer<'w>(
                     Family::Hopfield => hidden_hopfield(model, k, prev, cur, next, a, c),
                 }
             }
-        };
-        if !finite {
-            return Err(Error::NonFiniteResult);
         }
-        let (mag, _) = max_abs(cur);
+        .ok_or(Error::NonFiniteResult)?;
         if forward_deployment && init_done {
             // The sweeps leave the forward pass unchanged bit for bit (see `sweep_is_exact_noop`):
             // no new rounding error.
@@ -216,7 +248,7 @@ pub fn infer<'w>(
 
 /// Family-A damped block update of hidden block k (SPEC §4.2), written as
 /// z_k ← f_k(z_k + η((a − z_k) + ρ W_kᵀ(z_{k+1} − f_{k+1}(W_k z_k + b_k)))) so that the forward pass
-/// is an exact fixed point in f32. Returns whether every pre-activation was finite.
+/// is an exact fixed point in f32. Returns ‖z_k‖_∞, or `None` if a pre-activation was not finite.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 fn hidden_fenchel_young(
@@ -228,28 +260,29 @@ fn hidden_fenchel_young(
     a: &mut [f32],
     d: &mut [f32],
     c: &mut [f32],
-) -> bool {
-    let Some(spec) = model.layer(k) else {
-        return false;
-    };
+) -> Option<f32> {
+    let spec = model.layer(k)?;
     affine(model.weights(k - 1), model.bias(k - 1), prev, a);
     affine(model.weights(k), model.bias(k), cur, d);
     let up = model
         .layer(k + 1)
         .map_or(Activation::Identity, |s| s.activation);
     for (di, &zi) in d.iter_mut().zip(next) {
+        keep_rolled();
         *di = zi - up.apply(*di);
     }
     affine_t(model.weights(k), d, c);
     let (rho, eta) = (spec.rho, spec.step);
     for ((zi, &ai), &ci) in cur.iter_mut().zip(a.iter()).zip(c.iter()) {
+        keep_rolled();
         *zi = *zi + eta * ((ai - *zi) + rho * ci);
     }
     activate(spec.activation, cur)
 }
 
 /// Family-B exact block minimisation of hidden block k (SPEC §4.3):
-/// z_k ← f_k(W_{k−1} z_{k−1} + b_{k−1} + ρ W_kᵀ z_{k+1}).
+/// z_k ← f_k(W_{k−1} z_{k−1} + b_{k−1} + ρ W_kᵀ z_{k+1}). Returns ‖z_k‖_∞, or `None` if a
+/// pre-activation was not finite.
 #[inline(never)]
 fn hidden_hopfield(
     model: &ModelView<'_>,
@@ -259,14 +292,13 @@ fn hidden_hopfield(
     next: &[f32],
     a: &mut [f32],
     c: &mut [f32],
-) -> bool {
-    let Some(spec) = model.layer(k) else {
-        return false;
-    };
+) -> Option<f32> {
+    let spec = model.layer(k)?;
     affine(model.weights(k - 1), model.bias(k - 1), prev, a);
     affine_t(model.weights(k), next, c);
     let rho = spec.rho;
     for ((zi, &ai), &ci) in cur.iter_mut().zip(a.iter()).zip(c.iter()) {
+        keep_rolled();
         *zi = ai + rho * ci;
     }
     activate(spec.activation, cur)
@@ -276,12 +308,14 @@ fn hidden_hopfield(
 pub fn top_two(v: &[f32]) -> (usize, usize) {
     let mut best = 0usize;
     for (i, &x) in v.iter().enumerate() {
+        keep_rolled();
         if x > v.get(best).copied().unwrap_or(f32::NEG_INFINITY) {
             best = i;
         }
     }
     let mut second = if best == 0 { 1 } else { 0 };
     for (i, &x) in v.iter().enumerate() {
+        keep_rolled();
         if i != best && x > v.get(second).copied().unwrap_or(f32::NEG_INFINITY) {
             second = i;
         }

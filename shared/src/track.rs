@@ -7,7 +7,7 @@
 //! the inherited error is propagated with the update's ∞-norm Lipschitz constants.
 
 use crate::config::{Family, MAX_LAYERS};
-use crate::fp::{gamma, seal, NU, U};
+use crate::fp::{gamma, keep_rolled, seal, NU, U};
 use crate::model::ModelView;
 use crate::schedule::Update;
 
@@ -43,6 +43,17 @@ fn norms(model: &ModelView<'_>, m: usize) -> Norms {
     }
 }
 
+/// `a.max(b)` without the `fmaxf` library call: the NaN operand loses, as in `f32::max`; of two
+/// zeros it returns `a` (`f32::max` may return either), which cannot change the ball bounds below:
+/// the reach is added to a sum ≥ +0.
+fn max(a: f32, b: f32) -> f32 {
+    if a.is_nan() || a < b {
+        b
+    } else {
+        a
+    }
+}
+
 /// Error and magnitude bound of `fl(W_m z + b_m)` for ‖z‖_∞ ≤ `z`.
 fn affine_err(n: &Norms, z: f32) -> (f32, f32) {
     let g = gamma(n.n_in + 1);
@@ -50,6 +61,9 @@ fn affine_err(n: &Norms, z: f32) -> (f32, f32) {
     let err = g * s + (n.n_in + 1) as f32 * NU;
     (err, s + err)
 }
+
+/// One per-block array of the tracker.
+type Blocks = [f32; MAX_LAYERS + 1];
 
 impl Track {
     pub(crate) fn new(input_mag: f32) -> Self {
@@ -62,20 +76,28 @@ impl Track {
         t
     }
 
+    /// Sets the final magnitude of block k without an error update (bit-exact no-op updates).
+    pub(crate) fn set_mag(&mut self, k: usize, m: f32) {
+        if let Some(v) = self.mag.get_mut(k) {
+            *v = m;
+        }
+    }
+
     /// Radius-induced bound R_j on |z_j(x') − z_j(x)| over the certified ball.
     fn reach(model: &ModelView<'_>, j: usize) -> f32 {
         let c = &model.header().cert;
         if j == 0 {
-            return c.eps_l2_max.max(c.eps_inf_max);
+            return max(c.eps_l2_max, c.eps_inf_max);
         }
         let b = model.layer(j).map(|l| l.bounds).unwrap_or_default();
         let r2 = c.eps_l2_max * b.lip_l2;
         let ri = c.eps_inf_max * b.lip_inf;
-        r2.max(ri) * 1.0001
+        max(r2, ri) * 1.0001
     }
 
     /// Records update `u` of block `k`, whose new ∞-norm is `new_mag`. Call *before* overwriting
     /// `mag[k]`: the bounds use the magnitudes of the update's inputs.
+    #[inline(never)]
     pub(crate) fn step(&mut self, model: &ModelView<'_>, u: Update, new_mag: f32) {
         let k = match u {
             Update::Forward(k) | Update::Hidden(k) => k,
@@ -84,39 +106,45 @@ impl Track {
         if k == 0 || k > MAX_LAYERS {
             return;
         }
-        let mut ball_mag = [0.0f32; MAX_LAYERS + 1];
-        for (j, m) in ball_mag.iter_mut().enumerate().take(model.layers() + 1) {
-            *m = self.mag[j] + self.xi[j] + Self::reach(model, j) + self.xi_ball[j];
+        let hidden = matches!(u, Update::Hidden(_));
+        // Only blocks k−1, k and k+1 enter the update (k and k+1 only for a hidden block); the
+        // ball bound is valid for blocks up to L (0 beyond).
+        let (mut mag, mut xi, mut xi_ball, mut ball_mag) =
+            ([0.0f32; 3], [0.0; 3], [0.0; 3], [0.0; 3]);
+        for i in 0..3 {
+            keep_rolled();
+            let j = k - 1 + i;
+            if i > 0 && !hidden {
+                break;
+            }
+            (mag[i], xi[i], xi_ball[i]) = (
+                Self::get(&self.mag, j),
+                Self::get(&self.xi, j),
+                Self::get(&self.xi_ball, j),
+            );
+            if j <= model.layers() && j <= MAX_LAYERS {
+                ball_mag[i] = mag[i] + xi[i] + Self::reach(model, j) + xi_ball[i];
+            }
         }
-        let xi = Self::propagate(model, u, k, &self.mag, &self.xi);
-        let xb = Self::propagate(model, u, k, &ball_mag, &self.xi_ball);
+        let xi = Self::propagate(model, u, k, mag, xi);
+        let xb = Self::propagate(model, u, k, ball_mag, xi_ball);
         self.xi[k] = xi;
         self.xi_ball[k] = xb;
         self.mag[k] = new_mag;
     }
 
-    /// Sets the final magnitude of block k without an error update (bit-exact no-op updates).
-    pub(crate) fn set_mag(&mut self, k: usize, m: f32) {
-        if let Some(v) = self.mag.get_mut(k) {
-            *v = m;
-        }
-    }
-
-    fn get(a: &[f32; MAX_LAYERS + 1], j: usize) -> f32 {
+    fn get(a: &Blocks, j: usize) -> f32 {
         a.get(j).copied().unwrap_or(0.0)
     }
 
-    /// New ξ_k after update `u` from magnitudes `z` and errors `xi` of the inputs.
-    fn propagate(
-        model: &ModelView<'_>,
-        u: Update,
-        k: usize,
-        z: &[f32; MAX_LAYERS + 1],
-        xi: &[f32; MAX_LAYERS + 1],
-    ) -> f32 {
+    /// New ξ_k after update `u` from magnitudes `z` and errors `xi` of the inputs, each given for
+    /// blocks k−1, k and k+1.
+    fn propagate(model: &ModelView<'_>, u: Update, k: usize, z: [f32; 3], xi: [f32; 3]) -> f32 {
+        let [z_below, zk, zn] = z;
+        let [xi_below, xi_k, xi_next] = xi;
         let below = norms(model, k - 1);
-        let (e_a, a_mag) = affine_err(&below, Self::get(z, k - 1));
-        let inherited_below = below.w_inf * Self::get(xi, k - 1);
+        let (e_a, a_mag) = affine_err(&below, z_below);
+        let inherited_below = below.w_inf * xi_below;
         let hidden = matches!(u, Update::Hidden(_));
         if !hidden {
             return seal(inherited_below + e_a);
@@ -125,8 +153,6 @@ impl Track {
         let (rho, step) = spec.map_or((0.0, 1.0), |l| (l.rho, l.step));
         let above = norms(model, k);
         let n_out = model.width(k + 1);
-        let zk = Self::get(z, k);
-        let zn = Self::get(z, k + 1);
         match model.family() {
             Family::FenchelYoung => {
                 // p = f(W_k z_k + b_k), d = z_{k+1} − p, c = W_kᵀ d, z_k ← f(z_k + η((a − z_k) + ρc)).
@@ -144,9 +170,7 @@ impl Track {
                 let one_minus = 1.0 - step;
                 let c_self = one_minus + step * rho * above.w_one * above.w_inf;
                 let c_up = step * rho * above.w_one;
-                let inherited = step * inherited_below
-                    + c_self * Self::get(xi, k)
-                    + c_up * Self::get(xi, k + 1);
+                let inherited = step * inherited_below + c_self * xi_k + c_up * xi_next;
                 seal(inherited + local)
             }
             Family::Hopfield => {
@@ -156,7 +180,7 @@ impl Track {
                 let c_mag = above.w_one * zn * (1.0 + g_t) + n_out as f32 * NU;
                 let local =
                     e_a + rho * (1.0 + U) * e_c + gamma(2) * (a_mag + 2.0 * rho * c_mag) + NU;
-                let inherited = inherited_below + rho * above.w_one * Self::get(xi, k + 1);
+                let inherited = inherited_below + rho * above.w_one * xi_next;
                 seal(inherited + local)
             }
         }
