@@ -203,13 +203,8 @@ impl Unrolled {
         } else {
             model.sweeps()
         };
-        let updates = Updates::new(
-            model.layers(),
-            sweeps,
-            model.init(),
-            model.schedule(),
-        )
-        .collect();
+        let updates =
+            Updates::new(model.layers(), sweeps, model.init(), model.schedule()).collect();
         Unrolled {
             layers,
             family: model.family(),
