@@ -13,10 +13,10 @@ use super::Experiment;
 #[derive(Debug, Clone, Subcommand)]
 pub enum ExperimentCommand {
     /// Train every job of the grid (data set × training size × row × seed) that has not finished;
-    /// interrupted runs continue from their checkpoint. Writes results/<name>/runs/…, summary.json
+    /// interrupted runs continue from their checkpoint. Writes results/NAME/runs/…, summary.json
     /// and summary.csv.
     Run(RunArgs),
-    /// Figure-1 plots and tables (results/<name>/report/) from the finished runs.
+    /// Figure-1 plots and tables (results/NAME/report/) from the finished runs.
     Report(ReportArgs),
     /// List the jobs of the grid and whether each has finished.
     List(ListArgs),
@@ -31,14 +31,14 @@ pub struct RunArgs {
     /// Only jobs whose id matches (`*` matches anything), e.g. 'mnist-5000/*' or '*/bp-s*'.
     #[arg(long, value_name = "PATTERN")]
     pub filter: Option<String>,
-    /// Folder of the data files [default: data/<dataset>/].
+    /// Folder of the data files [default: data/DATASET/].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Training threads (0: one per core) [default: the file's, else 0]; results do not change
     /// with it except for the bits of the training arithmetic's chunking (see `lifted train`).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Results folder [default: the file's `results`, else results/<name>].
+    /// Results folder [default: the file's `results`, else results/NAME].
     #[arg(long, value_name = "DIR")]
     pub results: Option<PathBuf>,
     /// No progress bars and no per-epoch lines.
@@ -55,10 +55,10 @@ pub struct ReportArgs {
     /// The experiment file.
     #[arg(value_name = "EXPERIMENT.toml")]
     pub file: PathBuf,
-    /// Results folder [default: the file's `results`, else results/<name>].
+    /// Results folder [default: the file's `results`, else results/NAME].
     #[arg(long, value_name = "DIR")]
     pub results: Option<PathBuf>,
-    /// Output folder [default: <results>/report].
+    /// Output folder [default: RESULTS/report].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
@@ -72,7 +72,7 @@ pub struct ListArgs {
     /// Only jobs whose id matches.
     #[arg(long, value_name = "PATTERN")]
     pub filter: Option<String>,
-    /// Results folder [default: the file's `results`, else results/<name>].
+    /// Results folder [default: the file's `results`, else results/NAME].
     #[arg(long, value_name = "DIR")]
     pub results: Option<PathBuf>,
 }
