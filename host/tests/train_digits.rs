@@ -3,44 +3,13 @@
 
 use std::time::Instant;
 
-use lifted::data::{load, DatasetKind, Splits};
 use lifted::train::{
     self, train_in_dir, Attack, Checkpoint, LossKind, MetaGamma, Objective, Potential, Progress,
-    RelaxedDistance, TrainConfig, TrainResult,
+    RelaxedDistance, TrainConfig,
 };
 
-fn digits() -> Splits {
-    load(DatasetKind::Digits, None, None).expect("embedded digits")
-}
-
-fn small(objective: Objective, epochs: usize) -> TrainConfig {
-    TrainConfig {
-        widths: vec![32, 32, 10],
-        objective,
-        epochs,
-        lr: 3e-3,
-        threads: 2,
-        ..TrainConfig::default()
-    }
-}
-
-fn run(cfg: &TrainConfig, splits: &Splits) -> TrainResult {
-    train::train(cfg, splits, &mut Progress::hidden()).expect("valid configuration")
-}
-
-/// History without the wall-clock column.
-fn rows(r: &TrainResult) -> Vec<String> {
-    r.history
-        .iter()
-        .map(|h| {
-            serde_json::to_string(&train::EpochRecord {
-                seconds: 0.0,
-                ..h.clone()
-            })
-            .unwrap()
-        })
-        .collect()
-}
+mod train_support;
+use train_support::{digits, rows, run, small};
 
 #[test]
 fn arovr_on_digits_reaches_90_percent() {

@@ -4,7 +4,7 @@
 //! a clearly higher sound certified ℓ2 accuracy on the digits.
 
 use indicatif::ProgressBar;
-use lifted::data::{load, DatasetKind, Splits};
+use lifted::data::Splits;
 use lifted::train::backprop::backprop_with;
 use lifted::train::damping::steps;
 use lifted::train::linalg::Mat;
@@ -14,63 +14,19 @@ use lifted::train::objectives::{free_state, lifted_batch_with, lifted_values_wit
 use lifted::train::phases::{self, loss_grad_row};
 use lifted::train::{
     self, train_in_dir, Checkpoint, Damping, LossKind, Objective, Progress, TrainConfig,
-    TrainResult,
 };
 use lifted_core::{Activation, Norm};
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
-const N0: usize = 4;
-const WIDTHS: [usize; 3] = [6, 5, 3];
-const BATCH: usize = 5;
-
-/// A seeded tiny network (f32-representable weights scaled by `gain`, small biases).
-fn net(act: Activation, gain: f64, seed: u64) -> Net<f64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut n: Net<f64> = Net::<f32>::init(N0, &WIDTHS, act, &[1.0; 3], gain, &mut rng).cast();
-    for (k, l) in n.layers.iter_mut().enumerate() {
-        for (i, b) in l.b.iter_mut().enumerate() {
-            *b = f64::from(((i * 7 + k * 3 + seed as usize) % 11) as f32 / 40.0 - 0.1);
-        }
-    }
-    n
-}
-
-fn batch(seed: u64) -> (Mat<f64>, Vec<u8>) {
-    let data = (0..BATCH * N0)
-        .map(|i| ((i as u64 * 37 + seed * 11) % 17) as f64 / 16.0)
-        .collect();
-    let labels = (0..BATCH).map(|i| ((i as u64 + seed) % 3) as u8).collect();
-    (Mat::from_vec(BATCH, N0, data), labels)
-}
+mod train_support;
+use train_support::{
+    digits, direction, dot, moved, rows, run, small, tiny_batch, tiny_net, N0, WIDTHS,
+};
 
 /// Converged power-iteration vectors of `n`.
 fn vectors(n: &Net<f64>, seed: u64) -> Vec<Vec<f64>> {
     let mut v = init_vectors(n, seed);
     power_iterate(n, &mut v, 300);
     v
-}
-
-fn direction(n: &Net<f64>, seed: u64) -> Grads<f64> {
-    let mut d = Grads::zeros_like(n);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    for v in d.w.iter_mut().chain(d.b.iter_mut()).flatten() {
-        *v = lifted::train::rng::normal(&mut rng);
-    }
-    d
-}
-
-fn moved(n: &Net<f64>, d: &Grads<f64>, h: f64) -> Net<f64> {
-    let mut m = n.clone();
-    for (l, (dw, db)) in m.layers.iter_mut().zip(d.w.iter().zip(&d.b)) {
-        l.w.iter_mut().zip(dw).for_each(|(w, v)| *w += h * v);
-        l.b.iter_mut().zip(db).for_each(|(b, v)| *b += h * v);
-    }
-    m
-}
-
-fn dot(a: &Grads<f64>, b: &Grads<f64>) -> f64 {
-    a.values().zip(b.values()).map(|(x, y)| x * y).sum()
 }
 
 fn norm(a: &Grads<f64>) -> f64 {
@@ -95,6 +51,16 @@ fn k_part(n: &Net<f64>, m: &LipMargin<f64>, loss: LossKind, x: &Mat<f64>, y: &[u
     let mut g = Grads::zeros_like(n);
     m.grad_acc(n, y, &dh, 1.0 / x.rows as f64, None, &mut g);
     g
+}
+
+const BATCH: usize = 5;
+
+fn net(act: Activation, gain: f64, seed: u64) -> Net<f64> {
+    tiny_net(act, gain, &[1.0; 3], seed)
+}
+
+fn batch(seed: u64) -> (Mat<f64>, Vec<u8>) {
+    tiny_batch(BATCH, seed)
 }
 
 #[test]
@@ -276,39 +242,6 @@ fn small_beta_lifted_gradient_tends_to_the_margin_backprop_gradient() {
             "error ratio per decade {:.2} ({e:?})",
             w[0] / w[1]
         );
-    }
-}
-
-fn digits() -> Splits {
-    load(DatasetKind::Digits, None, None).expect("embedded digits")
-}
-
-fn run(cfg: &TrainConfig, splits: &Splits) -> TrainResult {
-    train::train(cfg, splits, &mut Progress::hidden()).expect("valid configuration")
-}
-
-/// History without the wall-clock column.
-fn rows(r: &TrainResult) -> Vec<String> {
-    r.history
-        .iter()
-        .map(|h| {
-            serde_json::to_string(&train::EpochRecord {
-                seconds: 0.0,
-                ..h.clone()
-            })
-            .unwrap()
-        })
-        .collect()
-}
-
-fn small(objective: Objective, epochs: usize) -> TrainConfig {
-    TrainConfig {
-        widths: vec![32, 32, 10],
-        objective,
-        epochs,
-        lr: 3e-3,
-        threads: 2,
-        ..TrainConfig::default()
     }
 }
 

@@ -5,7 +5,7 @@
 use lifted::train::backprop::backprop;
 use lifted::train::damping::{hidden_sigmas, mu_lower, steps};
 use lifted::train::linalg::Mat;
-use lifted::train::net::{Grads, Net};
+use lifted::train::net::Net;
 use lifted::train::objectives::{free_state, lifted_batch, lifted_values, phase_spec, LiftedSpec};
 use lifted::train::phases::{self, loss_row, HiddenRule, Targets};
 use lifted::train::{
@@ -13,31 +13,18 @@ use lifted::train::{
 };
 use lifted_core::schedule::Update;
 use lifted_core::Activation;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
-const N0: usize = 4;
-const WIDTHS: [usize; 3] = [6, 5, 3];
+mod train_support;
+use train_support::{direction, dot, moved, tiny_batch, tiny_net, WIDTHS};
+
 const BATCH: usize = 4;
 
-/// A seeded tiny network: f32-representable weights (scaled by `gain`), small random biases.
 fn net(act: Activation, gain: f64, gamma: &[f64], seed: u64) -> Net<f64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut n: Net<f64> = Net::<f32>::init(N0, &WIDTHS, act, gamma, gain, &mut rng).cast();
-    for (k, l) in n.layers.iter_mut().enumerate() {
-        for (i, b) in l.b.iter_mut().enumerate() {
-            *b = f64::from(((i * 7 + k * 3 + seed as usize) % 11) as f32 / 40.0 - 0.1);
-        }
-    }
-    n
+    tiny_net(act, gain, gamma, seed)
 }
 
 fn batch(seed: u64) -> (Mat<f64>, Vec<u8>) {
-    let data = (0..BATCH * N0)
-        .map(|i| ((i as u64 * 37 + seed * 11) % 17) as f64 / 16.0)
-        .collect();
-    let labels = (0..BATCH).map(|i| ((i as u64 + seed) % 3) as u8).collect();
-    (Mat::from_vec(BATCH, N0, data), labels)
+    tiny_batch(BATCH, seed)
 }
 
 fn cfg(objective: Objective, beta: f64, sweeps: u16) -> TrainConfig {
@@ -268,29 +255,6 @@ fn family_b_energy_decreases_and_converges() {
             "not converged after 60 sweeps: last sweep moved {last_change}"
         );
     }
-}
-
-/// A deterministic direction with the shapes of `n`'s parameters.
-fn direction(n: &Net<f64>, seed: u64) -> Grads<f64> {
-    let mut d = Grads::zeros_like(n);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    for v in d.w.iter_mut().chain(d.b.iter_mut()).flatten() {
-        *v = lifted::train::rng::normal(&mut rng);
-    }
-    d
-}
-
-fn moved(n: &Net<f64>, d: &Grads<f64>, h: f64) -> Net<f64> {
-    let mut m = n.clone();
-    for (l, (dw, db)) in m.layers.iter_mut().zip(d.w.iter().zip(&d.b)) {
-        l.w.iter_mut().zip(dw).for_each(|(w, v)| *w += h * v);
-        l.b.iter_mut().zip(db).for_each(|(b, v)| *b += h * v);
-    }
-    m
-}
-
-fn dot(a: &Grads<f64>, b: &Grads<f64>) -> f64 {
-    a.values().zip(b.values()).map(|(x, y)| x * y).sum()
 }
 
 /// Danskin gradient vs central differences of the (exact, many-sweep) objective.

@@ -1,0 +1,289 @@
+//! `lifted experiment report`: Figure 1 (SPEC §7.7), per-epoch robustness curves and the result
+//! tables of an experiment grid, from whatever its runs have written so far.
+//!
+//! For every job of the grid the report reads the run folder's `summary.json` (present once the
+//! run finished) and `log.jsonl` (one [`EpochRecord`] per epoch, growing while the run goes).
+//! Missing and partial runs are counted, listed and drawn as far as they go; they are never an
+//! error. Output, into one folder:
+//!
+//! | file | content |
+//! |---|---|
+//! | `figure1-<dataset>.png` | one row of panels per N_train (file order). Left: lip_estimate (solid) and lip_bound (dashed), log scale; right: test accuracy, ● at the validation-selected epoch. One colour per experiment row; each curve is the mean over the seeds logged at that epoch. |
+//! | `robust-<dataset>.png` | same layout: per-epoch certified ℓ2 accuracy (ε = 0.3, else the first logged) and PGD ℓ∞ accuracy; only if the logs have those columns. |
+//! | `tables.md` | per data set × N_train: clean, PGD and certified accuracy at the validation-selected epoch (mean ± sample std over finished seeds), sound Lipschitz bound, s/epoch; soundness violations first. |
+//! | `report.json` | the same numbers, machine readable ([`ReportJson`]). |
+
+mod figures;
+mod load;
+mod tables;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::Experiment;
+use figures::{figure1_panels, robust_panels, write_grid};
+use load::{load_run, status, Loaded};
+use tables::{aggregate, pretty_name, tables_md};
+
+/// Layout version of `report.json`.
+pub const REPORT_VERSION: u32 = 1;
+
+/// What [`report`] did, for the CLI to print.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportOutcome {
+    /// Files written, in order.
+    pub files: Vec<PathBuf>,
+    /// Jobs in the grid.
+    pub runs: usize,
+    /// Runs with a `summary.json`.
+    pub finished: usize,
+    /// Runs with a log but no summary (running, stopped or crashed).
+    pub partial: usize,
+    /// Runs with neither.
+    pub missing: usize,
+    /// Soundness violations summed over the finished runs (must be 0, SPEC §7.6).
+    pub soundness_violations: usize,
+    /// Files that could not be read, figures that were skipped, ….
+    pub warnings: Vec<String>,
+}
+
+impl fmt::Display for ReportOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} runs: {} finished, {} partial, {} not started",
+            self.runs, self.finished, self.partial, self.missing
+        )?;
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        if self.soundness_violations > 0 {
+            writeln!(
+                f,
+                "SOUNDNESS VIOLATIONS: {} samples certified and broken by PGD — a bug, see tables.md",
+                self.soundness_violations
+            )?;
+        }
+        for p in &self.files {
+            writeln!(f, "wrote {}", p.display())?;
+        }
+        Ok(())
+    }
+}
+
+/// How far a run got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// `summary.json` is there.
+    Finished,
+    /// Some epochs are logged, no summary.
+    Partial,
+    /// Nothing usable in the run folder.
+    Missing,
+}
+
+/// Mean and spread of one quantity over seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Stat {
+    /// Mean.
+    pub mean: f64,
+    /// Sample standard deviation (n − 1); only for n ≥ 2.
+    pub std: Option<f64>,
+    /// Number of values.
+    pub n: usize,
+}
+
+impl Stat {
+    /// Over the finite `values` (NaN and ±∞ are left out); `None` if there are none.
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Stat> {
+        let v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return None;
+        }
+        let n = v.len();
+        let mean = v.iter().sum::<f64>() / n as f64;
+        let std = (n >= 2).then(|| {
+            let ss: f64 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
+            (ss / (n - 1) as f64).sqrt()
+        });
+        Some(Stat { mean, std, n })
+    }
+}
+
+/// One line of a table: an experiment row, aggregated over its finished seeds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowStats {
+    /// Row id.
+    pub row: String,
+    /// Row label.
+    pub label: String,
+    /// Seeds in the grid.
+    pub seeds: usize,
+    /// Seeds finished (the statistics are over these).
+    pub finished: usize,
+    /// Seeds with a log but no summary.
+    pub partial: usize,
+    /// Validation-selected epoch.
+    pub best_epoch: Option<Stat>,
+    /// Validation accuracy at that epoch.
+    pub val_acc: Option<Stat>,
+    /// Clean test accuracy at that epoch.
+    pub test_acc: Option<Stat>,
+    /// Final PGD / certified accuracies by column (`pgd_linf_0.1`, `cert_l2_0.3`, …).
+    #[serde(rename = "final")]
+    pub final_: BTreeMap<String, Stat>,
+    /// ‖W_{L−1}⋯W_0‖₂ at the selected epoch.
+    pub lip_estimate: Option<Stat>,
+    /// Sound Lipschitz bound Π σ̄_k at the selected epoch.
+    pub lip_bound: Option<Stat>,
+    /// Largest stored ℓ2 pair constant of the exported model.
+    pub cert_pair_l2_max: Option<Stat>,
+    /// Seconds per training epoch.
+    pub seconds_per_epoch: Option<Stat>,
+    /// Finished runs that diverged.
+    pub diverged: usize,
+    /// Soundness violations summed over the finished seeds.
+    pub soundness_violations: usize,
+}
+
+/// The table of one data set and training size.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupStats {
+    /// Data set name.
+    pub dataset: String,
+    /// Training-set size.
+    pub n_train: usize,
+    /// Measurement columns in table order: PGD, then certified, then any other.
+    pub columns: Vec<String>,
+    /// Distinct test-sample counts of the final measurements.
+    pub final_samples: Vec<usize>,
+    /// Distinct PGD steps × restarts of the final measurements.
+    pub final_pgd: Vec<(usize, usize)>,
+    /// One entry per experiment row, in file order.
+    pub rows: Vec<RowStats>,
+}
+
+/// The state of one job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunStatus {
+    /// Job id.
+    pub id: String,
+    /// Row id.
+    pub row: String,
+    /// Data set.
+    pub dataset: String,
+    /// Training-set size.
+    pub n_train: usize,
+    /// Seed.
+    pub seed: u64,
+    /// How far it got.
+    pub state: RunState,
+    /// Last logged epoch.
+    pub last_epoch: Option<usize>,
+    /// Epochs configured.
+    pub epochs: usize,
+    /// Why training stopped early, if it diverged.
+    pub diverged: Option<String>,
+    /// Soundness violations (finished runs).
+    pub soundness_violations: usize,
+}
+
+/// `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportJson {
+    /// [`REPORT_VERSION`].
+    pub version: u32,
+    /// Experiment name.
+    pub experiment: String,
+    /// Experiment description.
+    pub description: String,
+    /// One table per data set × training size, in grid order.
+    pub groups: Vec<GroupStats>,
+    /// Every job, in grid order.
+    pub runs: Vec<RunStatus>,
+}
+
+/// Writes the plots and tables of `exp` into `out` (created if needed) from what the runs below
+/// `exp.results` hold now.
+///
+/// # Errors
+/// A row that does not form a valid job, or an output that cannot be written. Unreadable or
+/// missing run files are warnings in the outcome, not errors.
+pub fn report(exp: &Experiment, out: &Path) -> Result<ReportOutcome> {
+    let mut warnings = Vec::new();
+    let loaded: Vec<Loaded> = exp
+        .jobs()?
+        .into_iter()
+        .map(|job| {
+            let dir = exp.run_dir(&job);
+            load_run(job, &dir, &mut warnings)
+        })
+        .collect();
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut files = Vec::new();
+    for &ds in &exp.datasets {
+        let (name, pretty) = (ds.name(), pretty_name(ds));
+        let panels = figure1_panels(exp, &loaded, ds);
+        if panels.iter().flatten().all(|p| p.runs.is_empty()) {
+            warnings.push(format!(
+                "no logs for {name} yet — figure1-{name}.png not written"
+            ));
+            continue;
+        }
+        let title = format!(
+            "{pretty} — Figure 1: mean over the seeds logged at each epoch \
+             (● best mean validation accuracy)"
+        );
+        let path = out.join(format!("figure1-{name}.png"));
+        write_grid(&path, &title, &panels)?;
+        files.push(path);
+        match robust_panels(exp, &loaded, ds) {
+            Some(panels) => {
+                let title = format!(
+                    "{pretty} — per-epoch robustness on the first {} test samples \
+                     (mean over seeds; ● best mean validation accuracy)",
+                    exp.measure.subset
+                );
+                let path = out.join(format!("robust-{name}.png"));
+                write_grid(&path, &title, &panels)?;
+                files.push(path);
+            }
+            None => warnings.push(format!(
+                "the logs of {name} have no per-epoch cert_l2_/pgd_linf_ columns — \
+                 robust-{name}.png not written"
+            )),
+        }
+    }
+    let json = ReportJson {
+        version: REPORT_VERSION,
+        experiment: exp.name.clone(),
+        description: exp.description.clone(),
+        groups: aggregate(exp, &loaded),
+        runs: loaded.iter().map(status).collect(),
+    };
+    let path = out.join("tables.md");
+    fs::write(&path, tables_md(&json)).with_context(|| format!("writing {}", path.display()))?;
+    files.push(path);
+    let path = out.join("report.json");
+    let text = serde_json::to_string_pretty(&json)?;
+    fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+    files.push(path);
+    let count = |s: RunState| json.runs.iter().filter(|r| r.state == s).count();
+    Ok(ReportOutcome {
+        files,
+        runs: json.runs.len(),
+        finished: count(RunState::Finished),
+        partial: count(RunState::Partial),
+        missing: count(RunState::Missing),
+        soundness_violations: json.runs.iter().map(|r| r.soundness_violations).sum(),
+        warnings,
+    })
+}
