@@ -8,12 +8,12 @@ use lifted::data::Splits;
 use lifted::train::backprop::backprop_with;
 use lifted::train::damping::steps;
 use lifted::train::linalg::Mat;
-use lifted::train::lipmargin::{init_vectors, power_iterate, LipMargin};
+use lifted::train::lipmargin::{bottom_ce_row, init_vectors, power_iterate, LipMargin};
 use lifted::train::net::{Grads, Net};
 use lifted::train::objectives::{free_state, lifted_batch_with, lifted_values_with, LiftedSpec};
 use lifted::train::phases::{self, loss_grad_row};
 use lifted::train::{
-    self, train_in_dir, Checkpoint, Damping, LossKind, Objective, Progress, TrainConfig,
+    self, train_in_dir, Checkpoint, Damping, LossKind, MarginLoss, Objective, Progress, TrainConfig,
 };
 use lifted_core::{Activation, Norm};
 
@@ -119,6 +119,92 @@ fn backprop_gradient_with_k_term_matches_finite_differences() {
         "the K term was negligible in {} of 36 checks",
         36 - k_checked
     );
+}
+
+#[test]
+fn bottom_class_loss_is_the_cross_entropy_of_the_augmented_logits() {
+    let z = [0.3f64, -1.2, 2.0, 0.7];
+    let h = [0.0, 0.5, 0.25, 1.5];
+    let (l, dz, dh) = bottom_ce_row(&z, &h, 0);
+    // z_⊥ = max(−1.2 + 0.5, 2.0 + 0.25, 0.7 + 1.5) = 2.25 (class 2).
+    let aug = [0.3f64, -1.2, 2.0, 0.7, 2.25];
+    let lse = aug.iter().map(|v| v.exp()).sum::<f64>().ln();
+    assert!((l - (lse - 0.3)).abs() < 1e-14, "{l} vs {}", lse - 0.3);
+    let p: Vec<f64> = aug.iter().map(|v| (v - lse).exp()).collect();
+    let want_dz = [p[0] - 1.0, p[1], p[2] + p[4], p[3]];
+    for (a, b) in dz.iter().zip(want_dz) {
+        assert!((a - b).abs() < 1e-14);
+    }
+    assert_eq!(dh[..2], [0.0, 0.0]);
+    assert!((dh[2] - p[4]).abs() < 1e-14 && dh[3] == 0.0);
+}
+
+#[test]
+fn bottom_class_gradient_with_k_term_matches_finite_differences() {
+    let eps = 0.4;
+    let mut k_checked = 0;
+    for seed in 0..3 {
+        for act in [Activation::Relu, Activation::Identity] {
+            let n = net(act, 1.0, seed);
+            let v = vectors(&n, seed);
+            let (x, y) = batch(seed);
+            // Without the float term: its activation magnitudes are constants in training (see
+            // `lipmargin::magnitudes`), which a finite difference through the network would move.
+            {
+                let make = |p: &Net<f64>| LipMargin::new(p, &v, eps).with_bottom(true);
+                let m = make(&n);
+                let loss = LossKind::CrossEntropy;
+                let r = backprop_with(&n, loss, &x, &y, Some(&m), true, false);
+                let grads = r.grads.unwrap();
+                let j = |p: &Net<f64>| {
+                    backprop_with(p, loss, &x, &y, Some(&make(p)), false, false).loss_sum
+                        / BATCH as f64
+                };
+                // Without the gradient through K the check below fails.
+                let plain = |p: &Net<f64>| {
+                    backprop_with(p, loss, &x, &y, Some(&make(&n)), false, false).loss_sum
+                        / BATCH as f64
+                };
+                for ds in 0..3 {
+                    let d = direction(&n, 200 + ds);
+                    let an = dot(&grads, &d);
+                    let f = fd(&j, &n, &d);
+                    let rel = (f - an).abs() / an.abs().max(1e-6);
+                    assert!(
+                        rel <= 1e-6,
+                        "{act:?} seed {seed}: analytic {an} vs FD {f} (rel {rel:.2e})"
+                    );
+                    let through_k = (f - fd(&plain, &n, &d)).abs();
+                    if through_k > 1e-3 * an.abs().max(1e-6) {
+                        k_checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        k_checked >= 15,
+        "the K term was negligible in {} of 18 checks",
+        18 - k_checked
+    );
+}
+
+#[test]
+fn bottom_class_needs_cross_entropy_on_the_forward_pass() {
+    let mut cfg = small(Objective::Arovr, 1);
+    cfg.lip_margin_eps = 0.3;
+    cfg.loss = LossKind::CrossEntropy;
+    cfg.lip_margin_loss = MarginLoss::Bottom;
+    let e = cfg.validate(64, 10).unwrap_err().to_string();
+    assert!(e.contains("bottom") && e.contains("--objective bp"), "{e}");
+    cfg.objective = Objective::Bp;
+    cfg.loss = LossKind::Squared;
+    assert!(cfg.validate(64, 10).is_err());
+    cfg.loss = LossKind::CrossEntropy;
+    cfg.validate(64, 10).unwrap();
+    cfg.lip_margin_eps = 0.0;
+    let e = cfg.validate(64, 10).unwrap_err().to_string();
+    assert!(e.contains("lip_margin_eps > 0"), "{e}");
 }
 
 #[test]
@@ -470,6 +556,10 @@ fn cli_flags_reach_the_config_and_the_checkpoint() {
             "1",
             "--lip-margin-power-iters",
             "3",
+            "--lip-margin-loss",
+            "bottom",
+            "--loss",
+            "cross-entropy",
             "--quiet",
             "--out",
             out.to_str().unwrap(),
@@ -488,9 +578,10 @@ fn cli_flags_reach_the_config_and_the_checkpoint() {
             cfg.lip_margin_eps,
             cfg.lip_margin_float,
             cfg.lip_margin_warmup,
-            cfg.lip_margin_power_iters
+            cfg.lip_margin_power_iters,
+            cfg.lip_margin_loss
         ),
-        (0.3, 2.0, 1, 3)
+        (0.3, 2.0, 1, 3, MarginLoss::Bottom)
     );
     let ck = Checkpoint::load(&out.join("checkpoint.json")).unwrap();
     assert_eq!(ck.lip_vectors.len(), 1);

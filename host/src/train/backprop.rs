@@ -4,7 +4,7 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::linalg::{col_sum_acc, outer_acc, times, Mat};
-use super::lipmargin::LipMargin;
+use super::lipmargin::{bottom_ce_row, LipMargin};
 use super::net::{act, dact, Grads, Net};
 use super::options::{Attack, LossKind};
 use super::phases::{loss_grad_row, loss_row, predict};
@@ -64,22 +64,39 @@ pub fn backprop_with<T: Real>(
         .filter(|(p, t)| p == t)
         .count();
     let float = margin.and_then(|m| m.float_part(net, &zs));
-    let shifted = margin.map(|m| m.shifted(out, labels, float.as_ref()));
-    let scored = shifted.as_ref().unwrap_or(out);
-    let loss_sum: f64 = (0..n)
-        .map(|i| loss_row(loss, scored.row(i), usize::from(labels[i])).to_f64())
-        .sum();
-    let mut dz = Mat::zeros(n, out.cols);
-    for (i, &t) in labels.iter().enumerate().take(n) {
-        dz.row_mut(i)
-            .copy_from_slice(&loss_grad_row(loss, scored.row(i), usize::from(t)));
-    }
     let mut grads = want_grads.then(|| Grads::zeros_like(net));
     let inv = T::ONE / T::from_f64(n as f64);
-    if let (Some(m), Some(g)) = (margin, grads.as_mut()) {
-        // ∂ℓ/∂h = ∂ℓ/∂s at the shifted logits.
-        m.grad_acc(net, labels, &dz, inv, float.as_ref(), g);
-    }
+    let mut dz = Mat::zeros(n, out.cols);
+    let loss_sum: f64 = if let Some(m) = margin.filter(|m| m.is_bottom()) {
+        // GloRo's ⊥ class: ∂ℓ/∂z and ∂ℓ/∂h differ (only the closest competitor carries h).
+        let h = m.shifts(labels, float.as_ref());
+        let mut dh = Mat::zeros(n, out.cols);
+        let mut sum = 0.0;
+        for (i, &t) in labels.iter().enumerate().take(n) {
+            let (l, gz, gh) = bottom_ce_row(out.row(i), h.row(i), usize::from(t));
+            sum += l.to_f64();
+            dz.row_mut(i).copy_from_slice(&gz);
+            dh.row_mut(i).copy_from_slice(&gh);
+        }
+        if let Some(g) = grads.as_mut() {
+            m.grad_acc(net, labels, &dh, inv, float.as_ref(), g);
+        }
+        sum
+    } else {
+        let shifted = margin.map(|m| m.shifted(out, labels, float.as_ref()));
+        let scored = shifted.as_ref().unwrap_or(out);
+        for (i, &t) in labels.iter().enumerate().take(n) {
+            dz.row_mut(i)
+                .copy_from_slice(&loss_grad_row(loss, scored.row(i), usize::from(t)));
+        }
+        if let (Some(m), Some(g)) = (margin, grads.as_mut()) {
+            // ∂ℓ/∂h = ∂ℓ/∂s at the shifted logits.
+            m.grad_acc(net, labels, &dz, inv, float.as_ref(), g);
+        }
+        (0..n)
+            .map(|i| loss_row(loss, scored.row(i), usize::from(labels[i])).to_f64())
+            .sum()
+    };
     for k in (1..=l).rev() {
         let f = net.activation(k);
         for (d, &a) in dz.data.iter_mut().zip(&pre[k - 1].data) {

@@ -9,8 +9,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use super::options::{
-    Attack, Damping, HiddenActivation, InitKind, LossKind, LrSchedule, MetaGamma, Objective,
-    Potential, RelaxedDistance, ScheduleKind, Target,
+    Attack, Damping, HiddenActivation, InitKind, LossKind, LrSchedule, MarginLoss, MetaGamma,
+    Objective, Potential, RelaxedDistance, ScheduleKind, Target,
 };
 use super::{files, train_in_dir, Progress, TrainConfig, TrainResult};
 use crate::data::{self, DatasetKind};
@@ -146,6 +146,10 @@ pub struct TrainArgs {
     /// Epochs over which ε rises linearly from 0 (per minibatch) [default: 0].
     #[arg(long, value_name = "EPOCHS", help_heading = "Lipschitz margin")]
     pub lip_margin_warmup: Option<usize>,
+    /// How the margin enters the loss: shift (every non-true logit raised) | bottom (GloRo's ⊥
+    /// class: one extra logit max_j(z_j + ε·K_yj); cross-entropy with bp/input-at) [default: shift].
+    #[arg(long, value_name = "KIND", help_heading = "Lipschitz margin")]
+    pub lip_margin_loss: Option<MarginLoss>,
 
     /// Epochs after the measurement pass [default: 20].
     #[arg(long, help_heading = "Optimiser")]
@@ -224,6 +228,7 @@ impl TrainArgs {
             lip_margin_float,
             lip_margin_power_iters,
             lip_margin_warmup,
+            lip_margin_loss,
             epochs,
             batch,
             lr,

@@ -8,8 +8,8 @@ use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::options::{
-    Attack, Damping, HiddenActivation, InitKind, LossKind, LrSchedule, MetaGamma, Objective,
-    Potential, RelaxedDistance, ScheduleKind, Target,
+    Attack, Damping, HiddenActivation, InitKind, LossKind, LrSchedule, MarginLoss, MetaGamma,
+    Objective, Potential, RelaxedDistance, ScheduleKind, Target,
 };
 use crate::data::DatasetKind;
 
@@ -115,6 +115,9 @@ pub struct TrainConfig {
     /// Epochs over which the Lipschitz-margin ε rises linearly (per minibatch) from 0 (GloRo's
     /// warm-up); 0: the full ε from the first step.
     pub lip_margin_warmup: usize,
+    /// How the margin enters the loss: the shifted logits, or GloRo's ⊥ class (cross-entropy
+    /// with `bp` or `input-at` only).
+    pub lip_margin_loss: MarginLoss,
     /// Scale of the initial weights (SPEC §7.2 is 1).
     pub init_gain: f64,
     /// Number of epochs (epoch 0, the measurement pass, is extra).
@@ -171,6 +174,7 @@ impl Default for TrainConfig {
             lip_margin_float: 0.0,
             lip_margin_power_iters: 2,
             lip_margin_warmup: 0,
+            lip_margin_loss: MarginLoss::Shift,
             init_gain: 1.0,
             epochs: 20,
             batch: 50,
@@ -384,7 +388,20 @@ impl TrainConfig {
                 self.lip_margin_float == 0.0,
                 "lip_margin_float needs the Lipschitz margin on — set lip_margin_eps > 0"
             );
+            ensure!(
+                self.lip_margin_loss == MarginLoss::Shift,
+                "lip_margin_loss = bottom needs the Lipschitz margin on — set lip_margin_eps > 0"
+            );
             return Ok(());
+        }
+        if self.lip_margin_loss == MarginLoss::Bottom {
+            ensure!(
+                self.loss == LossKind::CrossEntropy && !self.objective.is_lifted(),
+                "lip_margin_loss = bottom (GloRo's ⊥ class) is a cross-entropy on the forward pass — \
+                 use --loss cross-entropy with --objective bp or input-at (got {} with {})",
+                self.loss,
+                self.objective
+            );
         }
         ensure!(
             self.lip_margin_power_iters >= 1,

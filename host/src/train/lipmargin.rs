@@ -126,6 +126,7 @@ pub struct LipMargin<T> {
     dist: Vec<T>,
     classes: usize,
     float_weight: f64,
+    bottom: bool,
 }
 
 /// The float-error part of the shift for a batch: per sample λ_E·Ê_i and its derivatives in
@@ -246,6 +247,7 @@ impl<T: Real> LipMargin<T> {
             dist,
             classes: c,
             float_weight: 0.0,
+            bottom: false,
         }
     }
 
@@ -254,6 +256,19 @@ impl<T: Real> LipMargin<T> {
     pub fn with_float(mut self, weight: f64) -> Self {
         self.float_weight = weight;
         self
+    }
+
+    /// Takes the margin through GloRo's ⊥ class (see [`bottom_ce_row`]) instead of the shifted
+    /// logits; only [`super::backprop::backprop_with`] implements it.
+    #[must_use]
+    pub fn with_bottom(mut self, bottom: bool) -> Self {
+        self.bottom = bottom;
+        self
+    }
+
+    /// True if the margin enters the loss through the ⊥ class.
+    pub fn is_bottom(&self) -> bool {
+        self.bottom
     }
 
     /// λ_E.
@@ -524,6 +539,36 @@ impl<T: Real> LipMargin<T> {
             }
         }
     }
+}
+
+/// GloRo's ⊥-class cross-entropy of one sample with logits `z`, logit shifts `h` (h_y = 0, see
+/// [`LipMargin::shifts`]) and true class `y`: the logits get the extra entry
+/// z_⊥ = max_{j≠y}(z_j + h_j), and the loss is −log softmax(z_1 … z_C, z_⊥)_y. Returns the loss,
+/// ∂/∂z and ∂/∂h. The maximum's gradient goes to the first maximiser (a subgradient at ties).
+pub fn bottom_ce_row<T: Real>(z: &[T], h: &[T], y: usize) -> (T, Vec<T>, Vec<T>) {
+    let c = z.len();
+    let mut star = None::<(usize, T)>;
+    for (j, (&zj, &hj)) in z.iter().zip(h).enumerate() {
+        if j != y && star.is_none_or(|(_, s)| zj + hj > s) {
+            star = Some((j, zj + hj));
+        }
+    }
+    let (mut dz, mut dh) = (vec![T::ZERO; c], vec![T::ZERO; c]);
+    let Some((js, bot)) = star else {
+        // One class: nothing to separate from.
+        return (T::ZERO, dz, dh);
+    };
+    let top = z.iter().fold(bot, |m, &v| if v > m { v } else { m });
+    let sum = z.iter().map(|&v| (v - top).exp()).sum::<T>() + (bot - top).exp();
+    let lse = top + sum.ln();
+    for (d, &v) in dz.iter_mut().zip(z) {
+        *d = (v - lse).exp();
+    }
+    let p_bot = (bot - lse).exp();
+    dz[y] -= T::ONE;
+    dz[js] += p_bot;
+    dh[js] = p_bot;
+    (lse - z[y], dz, dh)
 }
 
 /// The margin ε of a minibatch: `eps` after the warm-up, rising linearly per minibatch over

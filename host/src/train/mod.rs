@@ -55,8 +55,8 @@ pub use checkpoint::Checkpoint;
 pub use config::{DataSpec, TrainConfig};
 pub use log::EpochRecord;
 pub use options::{
-    Attack, Damping, HiddenActivation, InitKind, LossKind, LrSchedule, MetaGamma, Objective,
-    Potential, RelaxedDistance, ScheduleKind, Target,
+    Attack, Damping, HiddenActivation, InitKind, LossKind, LrSchedule, MarginLoss, MetaGamma,
+    Objective, Potential, RelaxedDistance, ScheduleKind, Target,
 };
 pub use params::{read_params_json, write_params_json, ModelParamsJson};
 pub use progress::Progress;

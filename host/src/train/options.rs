@@ -184,6 +184,19 @@ keyword_enum!(
     }
 );
 
+keyword_enum!(
+    /// How the Lipschitz margin enters the cross-entropy.
+    MarginLoss {
+        /// Every non-true logit j is raised by ε·K_yj and the loss is taken at the shifted logits
+        /// (Tsuzuku et al. 2018).
+        Shift = "shift",
+        /// GloRo's ⊥ class (Leino et al. 2021): the logits get one more entry,
+        /// z_⊥ = max_{j≠y}(z_j + ε·K_yj), and the cross-entropy of the true class is taken over
+        /// the C + 1 entries — only the closest competitor carries the margin.
+        Bottom = "bottom",
+    }
+);
+
 impl LrSchedule {
     /// The factor on `lr` at update step `t` (from 0) of `total`.
     pub fn factor(self, t: usize, total: usize) -> f64 {

@@ -22,6 +22,7 @@ use super::metrics::{lip_bound, lip_estimate};
 use super::net::Net;
 use super::objectives::{choose_targets, free_state, lifted_batch_with, LiftedSpec};
 use super::options::Damping;
+use super::options::MarginLoss;
 use super::options::{MetaGamma, Objective};
 use super::params::{damping_alpha, to_model_params};
 use super::phases::predict;
@@ -437,7 +438,11 @@ impl<'d> Trainer<'d> {
         let l = w.net.depth();
         let margin = if cfg.lip_margin() {
             lipmargin::power_iterate(&w.net, &mut w.lip_vecs, cfg.lip_margin_power_iters);
-            Some(LipMargin::new(&w.net, &w.lip_vecs, lip_eps).with_float(cfg.lip_margin_float))
+            Some(
+                LipMargin::new(&w.net, &w.lip_vecs, lip_eps)
+                    .with_float(cfg.lip_margin_float)
+                    .with_bottom(cfg.lip_margin_loss == MarginLoss::Bottom),
+            )
         } else {
             None
         };
