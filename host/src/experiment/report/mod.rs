@@ -2,9 +2,9 @@
 //! tables of an experiment grid, from whatever its runs have written so far.
 //!
 //! For every job of the grid the report reads the run folder's `summary.json` (present once the
-//! run finished) and `log.jsonl` (one [`EpochRecord`] per epoch, growing while the run goes).
-//! Missing and partial runs are counted, listed and drawn as far as they go; they are never an
-//! error. Output, into one folder:
+//! run finished) and `log.jsonl` (one [`EpochRecord`](crate::train::EpochRecord) per epoch,
+//! growing while the run goes). Missing and partial runs are counted, listed and drawn as far as
+//! they go; they are never an error. Output, into one folder:
 //!
 //! | file | content |
 //! |---|---|
