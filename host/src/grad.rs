@@ -195,16 +195,16 @@ impl Unrolled {
                 }
             })
             .collect();
-        // A forward deployment's sweeps leave the forward pass unchanged bit for bit (SPEC §4.5;
-        // `infer` skips them), so the deployed map *is* the forward pass: unrolling the sweeps
-        // would only multiply the cost of every gradient.
-        let sweeps = if model.is_forward_deployment() {
-            0
-        } else {
-            model.sweeps()
-        };
-        let updates =
-            Updates::new(model.layers(), sweeps, model.init(), model.schedule()).collect();
+        // The list `infer` runs: a forward deployment's sweeps change nothing and are skipped
+        // there, so unrolling them would only multiply the cost of every gradient.
+        let updates = Updates::deployed(
+            model.layers(),
+            model.family(),
+            model.init(),
+            model.sweeps(),
+            model.schedule(),
+        )
+        .collect();
         Unrolled {
             layers,
             family: model.family(),

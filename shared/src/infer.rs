@@ -159,7 +159,9 @@ pub fn check_input(model: &ModelView<'_>, input: &[f32]) -> Result<(), Error> {
 }
 
 /// Runs the model's inference schedule on `input`: the init, then exactly K sweeps of block
-/// updates of the model's potential (SPEC §4), with no convergence test.
+/// updates of the model's potential (SPEC §4), with no convergence test. For a forward
+/// deployment ([`ModelView::is_forward_deployment`]) the sweeps provably change nothing and are
+/// skipped: the result is the same, bit for bit.
 ///
 /// Never panics; allocates nothing. Errors: a bad input, a workspace smaller than
 /// [`Workspace::required`], or an overflow ([`Error::NonFiniteResult`]).
@@ -188,20 +190,24 @@ pub fn infer<'w>(
 
     let (in_mag, _) = max_abs(input);
     let mut track = Track::new(in_mag);
-    let forward_deployment = model.is_forward_deployment();
     if model.init() == Init::Zero {
         state.iter_mut().for_each(|v| *v = 0.0);
     }
-    let mut init_done = model.init() == Init::Zero;
 
-    for u in Updates::new(l, model.sweeps(), model.init(), model.schedule()) {
+    // A forward deployment runs `Forward(1) … Forward(L)` only: its sweeps provably change
+    // nothing (`Updates::deployed`), so skipping them gives the same bits with less work.
+    let updates = Updates::deployed(
+        l,
+        model.family(),
+        model.init(),
+        model.sweeps(),
+        model.schedule(),
+    );
+    for u in updates {
         let k = match u {
             Update::Forward(k) | Update::Hidden(k) => k,
             Update::Output => l,
         };
-        if !matches!(u, Update::Forward(_)) {
-            init_done = true;
-        }
         let spec = model.layer(k).ok_or(Error::InvalidConfig)?;
         let (prev, cur, next) = blocks(model, state, input, k);
         let mag = match u {
@@ -222,13 +228,7 @@ pub fn infer<'w>(
             }
         }
         .ok_or(Error::NonFiniteResult)?;
-        if forward_deployment && init_done {
-            // The sweeps leave the forward pass unchanged bit for bit (see `sweep_is_exact_noop`):
-            // no new rounding error.
-            track.set_mag(k, mag);
-        } else {
-            track.step(model, u, mag);
-        }
+        track.step(model, u, mag);
     }
 
     let state: &'w [f32] = state;

@@ -374,11 +374,17 @@ impl<'a> ModelView<'a> {
         self.layout.pairs_l2 * 4
     }
 
-    /// Whether the deployed map is exactly the feed-forward pass (bit for bit in f32): family A with
-    /// forward init (the sweeps leave it unchanged), or any family with forward init and K = 0.
+    /// Whether the deployed map is exactly the feed-forward pass (bit for bit in f32), decided by
+    /// [`crate::schedule::deploys_forward_pass`] from the stored update list. [`crate::infer()`]
+    /// then runs the forward updates only, and the certificate adds the internal radii.
     pub fn is_forward_deployment(&self) -> bool {
-        self.init() == Init::Forward
-            && (self.family() == Family::FenchelYoung || self.sweeps() == 0)
+        crate::schedule::deploys_forward_pass(
+            self.layers(),
+            self.family(),
+            self.init(),
+            self.sweeps(),
+            self.schedule(),
+        )
     }
 
     /// Class name `c`, if the model carries names.

@@ -76,13 +76,6 @@ impl Track {
         t
     }
 
-    /// Sets the final magnitude of block k without an error update (bit-exact no-op updates).
-    pub(crate) fn set_mag(&mut self, k: usize, m: f32) {
-        if let Some(v) = self.mag.get_mut(k) {
-            *v = m;
-        }
-    }
-
     /// Radius-induced bound R_j on |z_j(x') − z_j(x)| over the certified ball.
     fn reach(model: &ModelView<'_>, j: usize) -> f32 {
         let c = &model.header().cert;

@@ -210,6 +210,18 @@ impl TrainConfig {
         self.widths.len()
     }
 
+    /// Whether the model this configuration deploys runs the plain forward pass: the core's
+    /// single predicate ([`lifted_core::schedule::deploys_forward_pass`]) on the update list.
+    pub fn deploys_forward_pass(&self) -> bool {
+        lifted_core::schedule::deploys_forward_pass(
+            self.layers(),
+            self.potential.family(),
+            self.init.core(),
+            usize::from(self.sweeps),
+            self.schedule.core(),
+        )
+    }
+
     /// γ_1 … γ_L with the empty default expanded to ones.
     pub fn gammas(&self) -> Vec<f64> {
         if self.gamma.is_empty() {
@@ -407,11 +419,10 @@ impl TrainConfig {
             self.lip_margin_power_iters >= 1,
             "lip_margin_power_iters must be ≥ 1 when the Lipschitz margin is on"
         );
-        // K_yj bounds the forward map; it is the certificate's constant only for a
-        // forward-deployed model (family A with forward init, or K = 0; SPEC §8.2).
+        // K_yj bounds the forward map; it is the certificate's constant only for a model whose
+        // deployed update list is the forward pass (the core's one predicate decides).
         ensure!(
-            self.init == InitKind::Forward
-                && (self.potential == Potential::FenchelYoung || self.sweeps == 0),
+            self.deploys_forward_pass(),
             "the Lipschitz margin uses the forward-pass constant K_yj = ‖w_y − w_j‖·Π σ_k, which \
              certifies only forward-deployed models — use --potential fenchel-young --init forward \
              (or --sweeps 0)"

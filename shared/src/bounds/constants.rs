@@ -8,9 +8,9 @@ use super::norms::{
     sqrt_up, to_f32_up,
 };
 use super::spectral::spectral_upper;
-use crate::config::{Family, Init};
+use crate::config::Family;
 use crate::format::{BoundMethod, CertSpec, LayerBounds};
-use crate::schedule::{Update, Updates};
+use crate::schedule::{deploys_forward_pass, Update, Updates};
 use crate::write::{Constants, ModelParams};
 
 /// Settings for [`compute`].
@@ -101,7 +101,14 @@ pub fn sensitivity(model: &ModelParams, norms: &[LayerNorms], which: RecursionNo
             RecursionNorm::Inf => n.inf,
         })
     };
-    for u in Updates::new(l, usize::from(model.sweeps), model.init, model.schedule) {
+    // The list `infer` runs: for a forward deployment the forward updates only.
+    for u in Updates::deployed(
+        l,
+        model.family,
+        model.init,
+        usize::from(model.sweeps),
+        model.schedule,
+    ) {
         let k = match u {
             Update::Forward(k) | Update::Hidden(k) => k,
             Update::Output => l,
@@ -115,16 +122,9 @@ pub fn sensitivity(model: &ModelParams, norms: &[LayerNorms], which: RecursionNo
                 let (below, own, above) = match (model.family, which) {
                     (Family::FenchelYoung, RecursionNorm::L2) => {
                         let s = n.map_or(f64::INFINITY, |n| n.l2);
-                        let one_minus = 1.0 - eta; // exact: eta ∈ (0, 1] is an f32
-                        let curv = mul_up(mul_up(mul_up(eta, rho), s), s);
-                        let own = if curv > one_minus {
-                            curv - one_minus
-                        } else {
-                            one_minus
-                        };
                         (
                             mul_up(eta, w(k - 1)),
-                            super::norms::up(own),
+                            family_a_self_l2(eta, rho, s),
                             mul_up(mul_up(eta, rho), s),
                         )
                     }
@@ -158,6 +158,29 @@ pub fn sensitivity(model: &ModelParams, norms: &[LayerNorms], which: RecursionNo
     Sensitivity { last: d, max }
 }
 
+/// ℓ2 Lipschitz constant, in its own block z_k, of the family-A damped update
+/// z_k ← f_k(z_k + η((a_k − z_k) + ρ W_kᵀ(z_{k+1} − f_{k+1}(W_k z_k + b_k)))), for a step
+/// η ∈ (0, 1], ρ ≥ 0 and `sigma` ≥ ‖W_k‖₂; rounded up.
+///
+/// Proof (`docs/method.md`, "The block recursion"): for two states z, z′ the activation gives
+/// f(u) − f(u′) = D(u − u′) with D diagonal, 0 ⪯ D ⪯ I (D depends on the pair). So the argument
+/// of f_k moves by M(z − z′) with M = (1 − η)I − ηρ W_kᵀ D W_k, a symmetric matrix whose
+/// eigenvalues lie in [(1 − η) − ηρσ², 1 − η]; f_k is 1-Lipschitz. Hence the constant is
+/// ‖M‖₂ ≤ max(1 − η, ηρσ² − (1 − η)). Both terms matter: with ηρσ² between 1 − η and
+/// 2(1 − η) the first one is the larger (all units inactive gives D = 0 and M = (1 − η)I).
+pub fn family_a_self_l2(eta: f64, rho: f64, sigma: f64) -> f64 {
+    let one_minus = 1.0 - eta; // exact: η ∈ (0, 1] is an f32
+    let curv = mul_up(mul_up(mul_up(eta, rho), sigma), sigma);
+    // `up` covers the rounding of the subtraction; a NaN (σ = ∞ with ρη = 0 cannot occur: the
+    // product is then 0·∞ = NaN) propagates through `max` only as the other operand, so it is
+    // tested explicitly.
+    let excess = super::norms::up(curv - one_minus);
+    if excess.is_nan() {
+        return f64::INFINITY;
+    }
+    one_minus.max(excess)
+}
+
 /// Forward-pass products Π_{m<k} ‖W_m‖ (k = 0 … L), rounded up.
 fn forward_products(norms: &[LayerNorms], which: RecursionNorm) -> Vec<f64> {
     let mut out = vec![1.0f64];
@@ -177,7 +200,13 @@ fn forward_products(norms: &[LayerNorms], which: RecursionNorm) -> Vec<f64> {
 }
 
 fn is_forward_deployment(model: &ModelParams) -> bool {
-    model.init == Init::Forward && (model.family == Family::FenchelYoung || model.sweeps == 0)
+    deploys_forward_pass(
+        model.layers.len(),
+        model.family,
+        model.init,
+        usize::from(model.sweeps),
+        model.schedule,
+    )
 }
 
 /// Computes every certificate constant of `model` (SPEC §8.8), rounded up to f32.

@@ -3,6 +3,6 @@ mod constants;
 pub mod norms;
 pub mod spectral;
 pub use constants::{
-    compute, layer_norms, monotone_step, sensitivity, LayerNorms, Limits, RecursionNorm,
-    Sensitivity,
+    compute, family_a_self_l2, layer_norms, monotone_step, sensitivity, LayerNorms, Limits,
+    RecursionNorm, Sensitivity,
 };
