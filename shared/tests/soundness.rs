@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{blob, input, params, Config, Rng};
+use common::{add, attack, blob, boundary, class_of, input, params, Config, Rng};
 use lifted_core::bounds::Limits;
 use lifted_core::format::pair_index;
 use lifted_core::write::ModelParams;
@@ -70,12 +70,6 @@ fn random_case(rng: &mut Rng, i: usize) -> Case {
     }
 }
 
-fn class_of(m: &ModelView<'_>, x: &[f32]) -> usize {
-    let mut buf = vec![0.0f32; Workspace::required(m)];
-    let mut ws = Workspace::new(&mut buf);
-    infer(m, x, &mut ws).unwrap().class
-}
-
 fn f64_margins(m: &ModelView<'_>, x: &[f32], c: usize) -> Vec<(usize, f64)> {
     let s = reference::infer(m, x);
     let out = &s[m.layers()];
@@ -83,84 +77,6 @@ fn f64_margins(m: &ModelView<'_>, x: &[f32], c: usize) -> Vec<(usize, f64)> {
         .filter(|&j| j != c)
         .map(|j| (j, out[c] - out[j]))
         .collect()
-}
-
-/// A point on the sphere (ℓ2) or a vertex of the box (ℓ∞) of radius r.
-fn boundary(rng: &mut Rng, n: usize, r: f32, norm: Norm) -> Vec<f32> {
-    match norm {
-        Norm::L2 => {
-            let v: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
-            let len = v.iter().map(|a| a * a).sum::<f64>().sqrt();
-            // Shrink by one part in 10⁶ so that rounding of x + δ stays inside the ball.
-            v.iter()
-                .map(|a| (a / len * f64::from(r) * (1.0 - 1e-6)) as f32)
-                .collect()
-        }
-        Norm::Linf => (0..n)
-            .map(|_| if rng.unit() < 0.5 { r } else { -r })
-            .collect(),
-    }
-}
-
-fn add(x: &[f32], d: &[f32]) -> Vec<f32> {
-    x.iter().zip(d).map(|(a, b)| a + b).collect()
-}
-
-/// Projected gradient ascent on max_j s_j − s_c within the ball, on the exact (f64) map, with
-/// finite-difference gradients; every iterate is checked with the f32 inference.
-fn attack(m: &ModelView<'_>, x: &[f32], c: usize, r: f32, norm: Norm, rng: &mut Rng) -> bool {
-    let n = x.len();
-    let obj = |p: &[f32]| -> f64 {
-        let s = reference::infer(m, p);
-        let out = &s[m.layers()];
-        (0..out.len())
-            .filter(|&j| j != c)
-            .map(|j| out[j] - out[c])
-            .fold(f64::NEG_INFINITY, f64::max)
-    };
-    let mut d = boundary(rng, n, r * 0.5, norm);
-    for _ in 0..25 {
-        let p = add(x, &d);
-        if class_of(m, &p) != c {
-            return true;
-        }
-        let base = obj(&p);
-        let h = 1e-3f32 * r.max(1e-6);
-        let g: Vec<f64> = (0..n)
-            .map(|i| {
-                let mut q = p.clone();
-                q[i] += h;
-                (obj(&q) - base) / f64::from(h)
-            })
-            .collect();
-        let step = f64::from(r) * 0.3;
-        match norm {
-            Norm::L2 => {
-                let gl = g.iter().map(|a| a * a).sum::<f64>().sqrt().max(1e-300);
-                let mut nd: Vec<f64> = d
-                    .iter()
-                    .zip(&g)
-                    .map(|(&a, b)| f64::from(a) + step * b / gl)
-                    .collect();
-                let len = nd.iter().map(|a| a * a).sum::<f64>().sqrt();
-                let lim = f64::from(r) * (1.0 - 1e-6);
-                if len > lim {
-                    nd.iter_mut().for_each(|a| *a *= lim / len);
-                }
-                d = nd.iter().map(|&a| a as f32).collect();
-            }
-            Norm::Linf => {
-                d = d
-                    .iter()
-                    .zip(&g)
-                    .map(|(&a, b)| {
-                        (f64::from(a) + step * b.signum()).clamp(-f64::from(r), f64::from(r)) as f32
-                    })
-                    .collect();
-            }
-        }
-    }
-    class_of(m, &add(x, &d)) != c
 }
 
 #[test]
