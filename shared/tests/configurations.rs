@@ -134,7 +134,7 @@ fn fd_gradient(m: &ModelView<'_>, x: &[f64], i: usize, j: usize) -> Vec<f64> {
 fn ratios(m: &ModelView<'_>, x: &[f64], i: usize, j: usize) -> (f64, f64) {
     let g = fd_gradient(m, x, i, j);
     let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
-    if !(norm > 0.0) {
+    if norm.is_nan() || norm <= 0.0 {
         return (0.0, 0.0);
     }
     // Inputs are f32 values: step by a multiple of the f32 grid so the segment is exact.
