@@ -10,12 +10,14 @@ use crate::cli_common::{check_radii, show_progress, DataArgs, PgdArgs};
 use crate::eval::{check_compatible, predict, progress_bar};
 use crate::model_file::{open, read_blob};
 use crate::plot::radius_histogram;
+use crate::verify::verify_constants;
 
 /// Arguments of `lifted certify`.
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Every prediction and certificate is computed by lifted-core's infer/certify on the blob, \
-exactly as on the device. Certified accuracy counts samples that are correctly classified AND certified.\n\n\
+exactly as on the device. Before that, every certificate constant stored in the blob is recomputed from its \
+weights; a blob whose constants understate the sound bounds is refused. Certified accuracy counts samples that are correctly classified AND certified.\n\n\
 Example: lifted certify --model model.lfm --dataset digits --self-check --plot radii.png"
 )]
 pub struct CertifyArgs {
@@ -68,6 +70,8 @@ pub fn run(args: &CertifyArgs) -> Result<CertifyReport> {
     let pgd = args.pgd.config(args.restarts)?;
     let blob = read_blob(&args.model)?;
     let model = open(&blob)?;
+    // The device trusts a blob with a matching CRC; the host recomputes the constants first.
+    verify_constants(&model).require(&args.model.display().to_string())?;
     let data = args.data.load()?;
     check_compatible(&model, &data)?;
     let show = show_progress() && !args.json;

@@ -7,6 +7,7 @@ use clap::Args;
 
 use crate::inspect::{inspect, Inspection};
 use crate::model_file::{open, read_blob};
+use crate::verify::verify_constants;
 
 /// Arguments of `lifted inspect`.
 #[derive(Debug, Clone, Args)]
@@ -21,6 +22,10 @@ pub struct InspectArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Recompute every certificate constant from the weights and fail if a stored one is
+    /// smaller than the sound bound (a blob edited or written by another tool).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// Runs `lifted inspect`.
@@ -30,11 +35,17 @@ pub struct InspectArgs {
 pub fn run(args: &InspectArgs) -> Result<Inspection> {
     let blob = read_blob(&args.model)?;
     let model = open(&blob)?;
-    let info = inspect(&args.model.display().to_string(), &model, &blob);
+    let mut info = inspect(&args.model.display().to_string(), &model, &blob);
+    if args.verify {
+        info.verification = Some(verify_constants(&model));
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&info)?);
     } else {
         print!("{info}");
+    }
+    if let Some(v) = &info.verification {
+        v.require(&args.model.display().to_string())?;
     }
     Ok(info)
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use lifted_core::schedule::{Update, Updates};
 use lifted_core::write::Blob;
 use lifted_core::{
-    certify, infer, BoundMethod, Family, ModelView, Norm, Workspace, FORMAT_VERSION,
+    certify, infer, BoundMethod, Family, Init, ModelView, Norm, Workspace, FORMAT_VERSION,
 };
 use serde::Serialize;
 
@@ -145,9 +145,14 @@ pub struct Inspection {
     pub sweeps: usize,
     /// Whether the deployed map is the plain forward pass.
     pub forward_deployment: bool,
-    /// Block updates per inference (init + sweeps).
+    /// Block updates of the stored schedule (init + K sweeps).
     pub updates: usize,
-    /// Multiply-accumulates per inference.
+    /// Block updates `infer` executes: for a forward deployment only the L forward updates,
+    /// since the sweeps provably change nothing.
+    pub executed_updates: usize,
+    /// Why the sweeps run or are skipped, in words.
+    pub sweeps_note: String,
+    /// Multiply-accumulates per inference (of the executed updates).
     pub macs: usize,
     /// Layers.
     pub layers: Vec<LayerInfo>,
@@ -159,6 +164,39 @@ pub struct Inspection {
     pub ram: Ram,
     /// Metadata string stored with the model.
     pub metadata: String,
+    /// The check of the stored constants against the weights (`--verify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::verify::Verification>,
+}
+
+/// Why `infer` runs or skips the sweeps of `model`, in words.
+#[must_use]
+pub fn sweeps_note(model: &ModelView<'_>) -> String {
+    let k = model.sweeps();
+    if model.is_forward_deployment() {
+        if k == 0 && model.schedule() == lifted_core::Schedule::BwdFwd {
+            "K = 0 without a top-down pass: the deployed map is the forward pass".into()
+        } else if model.family() == Family::FenchelYoung && model.init() == Init::Forward {
+            format!(
+                "the stored sweeps (K = {k}{}) are skipped: under the fenchel-young potential the forward \
+                 pass is an exact fixed point of every block update, so they cannot change the state",
+                if model.schedule() == lifted_core::Schedule::BwdFwdTopDown {
+                    ", plus the top-down pass"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            "no block update besides the forward pass: the deployed map is the forward pass".into()
+        }
+    } else {
+        let why = match (model.family(), model.init()) {
+            (_, Init::Zero) => "zero init starts away from the forward pass",
+            (Family::Hopfield, _) => "hopfield updates add top-down feedback",
+            _ => "the updates move the state",
+        };
+        format!("iterative: every update runs ({why}); the constants follow the update list")
+    }
 }
 
 /// The name of a bound method as reports print it.
@@ -172,9 +210,19 @@ pub fn method_name(m: BoundMethod) -> &'static str {
     }
 }
 
+fn deployed(model: &ModelView<'_>) -> Updates {
+    Updates::deployed(
+        model.layers(),
+        model.family(),
+        model.init(),
+        model.sweeps(),
+        model.schedule(),
+    )
+}
+
 fn macs(model: &ModelView<'_>) -> usize {
     let l = model.layers();
-    Updates::new(l, model.sweeps(), model.init(), model.schedule())
+    deployed(model)
         .map(|u| match u {
             Update::Forward(k) => model.width(k) * model.width(k - 1),
             Update::Output => model.width(l) * model.width(l - 1),
@@ -263,6 +311,8 @@ pub fn inspect(path: &str, model: &ModelView<'_>, blob: &Blob) -> Inspection {
             model.schedule(),
         )
         .total(),
+        executed_updates: deployed(model).total(),
+        sweeps_note: sweeps_note(model),
         macs: macs(model),
         layers,
         certificate: CertInfo {
@@ -295,6 +345,7 @@ pub fn inspect(path: &str, model: &ModelView<'_>, blob: &Blob) -> Inspection {
             input_bytes: model.input_dim() * 4,
         },
         metadata: h.metadata.to_owned(),
+        verification: None,
     }
 }
 
@@ -332,12 +383,13 @@ impl fmt::Display for Inspection {
         writeln!(f, "classes     {}: {names}", self.classes)?;
         writeln!(
             f,
-            "inference   family {}, init {}, schedule {}, K = {}: {} block updates, {} MACs{}",
+            "inference   family {}, init {}, schedule {}, K = {}: {} block updates stored, {} executed, {} MACs{}",
             self.family,
             self.init,
             self.schedule,
             self.sweeps,
             self.updates,
+            self.executed_updates,
             self.macs,
             if self.forward_deployment {
                 " (deployed map = forward pass)"
@@ -345,6 +397,7 @@ impl fmt::Display for Inspection {
                 ""
             }
         )?;
+        writeln!(f, "  sweeps    {}", self.sweeps_note)?;
         writeln!(f)?;
         writeln!(
             f,
@@ -430,6 +483,9 @@ impl fmt::Display for Inspection {
         )?;
         if !self.metadata.is_empty() {
             writeln!(f, "metadata    {}", self.metadata)?;
+        }
+        if let Some(v) = &self.verification {
+            write!(f, "{v}")?;
         }
         Ok(())
     }

@@ -26,3 +26,4 @@ pub mod params_io;
 pub mod plot;
 pub mod remote;
 pub mod tol;
+pub mod verify;

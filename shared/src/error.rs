@@ -46,7 +46,8 @@ pub enum Error {
     InvalidConfig,
     /// A weight, bias or configuration value is NaN or infinite.
     NonFiniteParameter,
-    /// A certificate constant is missing, negative, NaN or infinite although marked valid.
+    /// A certificate constant is missing, negative, NaN or infinite although marked valid, or a
+    /// stored norm (‖W‖∞, ‖W‖₁, ‖b‖∞) is below the value the weights themselves give.
     BadConstant,
     /// The input has the wrong number of values.
     InputLength {
@@ -101,7 +102,10 @@ impl fmt::Display for Error {
             Error::InconsistentDims => write!(f, "model layer dimensions are inconsistent"),
             Error::InvalidConfig => write!(f, "model inference configuration is not allowed"),
             Error::NonFiniteParameter => write!(f, "model holds a NaN or infinite parameter"),
-            Error::BadConstant => write!(f, "model certificate constants are missing or not finite"),
+            Error::BadConstant => write!(
+                f,
+                "model certificate constants are missing, not finite, or below the norms of the weights they bound"
+            ),
             Error::InputLength { expected, got } => {
                 write!(f, "input has {got} values, the model expects {expected}")
             }

@@ -93,6 +93,37 @@ impl Blob {
 }
 
 impl ModelParams {
+    /// The parameters held by a checked blob (everything but its certificate constants), so
+    /// that the constants can be recomputed from the weights.
+    pub fn from_view(model: &crate::ModelView<'_>) -> Self {
+        let h = model.header();
+        ModelParams {
+            input_dim: model.input_dim(),
+            input_range: (h.input_min, h.input_max),
+            family: model.family(),
+            init: model.init(),
+            schedule: model.schedule(),
+            sweeps: h.sweeps,
+            layers: (1..=model.layers())
+                .filter_map(|k| {
+                    let spec = model.layer(k)?;
+                    Some(LayerParams {
+                        weights: model.weights(k - 1).to_vec(),
+                        bias: model.bias(k - 1).to_vec(),
+                        activation: spec.activation,
+                        gamma: spec.gamma,
+                        rho: spec.rho,
+                        step: spec.step,
+                    })
+                })
+                .collect(),
+            class_names: (0..model.classes())
+                .map_while(|c| model.class_name(c).map(String::from))
+                .collect(),
+            metadata: h.metadata.into(),
+        }
+    }
+
     /// Widths n_1 … n_L.
     pub fn widths(&self) -> Vec<usize> {
         self.layers.iter().map(|l| l.bias.len()).collect()
