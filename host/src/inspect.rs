@@ -78,6 +78,8 @@ pub struct CertInfo {
     pub eps_inf_max: f32,
     /// Hidden-activity radius limit.
     pub eps_internal_max: f32,
+    /// Contraction factor q of one sweep (ℓ2, weighted block norm); < 1: bounded in K.
+    pub contraction: f32,
     /// ℓ2 pair constants K_ij.
     pub pairs_l2: Range,
     /// ℓ∞ pair constants.
@@ -322,6 +324,7 @@ pub fn inspect(path: &str, model: &ModelView<'_>, blob: &Blob) -> Inspection {
             eps_l2_max: c.eps_l2_max,
             eps_inf_max: c.eps_inf_max,
             eps_internal_max: c.eps_internal_max,
+            contraction: c.contraction,
             pairs_l2: p2,
             pairs_inf: pi,
             pairs_internal: (1..model.layers())
@@ -438,6 +441,18 @@ impl fmt::Display for Inspection {
             c.eps_l2_max,
             c.eps_inf_max,
             c.eps_internal_max
+        )?;
+        writeln!(
+            f,
+            "  sweep contraction q = {:.4}{}",
+            c.contraction,
+            if self.forward_deployment {
+                " (not used: the sweeps are skipped)"
+            } else if c.contraction < 1.0 {
+                " < 1: sensitivities and float errors stay bounded in K"
+            } else {
+                " ≥ 1: not a proven contraction, bounds may grow with K"
+            }
         )?;
         writeln!(
             f,

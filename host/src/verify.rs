@@ -143,6 +143,9 @@ fn min_into(acc: &mut Constants, c: &Constants) {
         mins(a, b);
     }
     acc.cert.valid |= c.cert.valid;
+    if c.cert.contraction < acc.cert.contraction || acc.cert.contraction.is_nan() {
+        acc.cert.contraction = c.cert.contraction;
+    }
 }
 
 /// Pair (i, j), i < j, of the upper-triangle index `p` among `classes`.
@@ -211,6 +214,11 @@ pub fn verify_constants(model: &ModelView<'_>) -> Verification {
             cmp(&|| format!("layer {k} {name}"), a, b);
         }
     }
+    cmp(
+        &|| "contraction factor q".to_string(),
+        spec.contraction,
+        best.cert.contraction,
+    );
     let classes = model.classes();
     let tables: Vec<(String, &[f32], &[f32])> = [
         ("ℓ2".to_string(), model.pairs_l2(), &best.pairs_l2[..]),

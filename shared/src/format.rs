@@ -21,7 +21,7 @@ use crate::config::{Activation, Family, Init, Schedule, MAX_LAYERS};
 /// The four magic bytes that open every blob.
 pub const MAGIC: [u8; 4] = *b"LIFT";
 /// The format version this build reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Bytes before the header: magic, version, flags, header length.
 pub const PREFIX_LEN: usize = 12;
 /// The CRC used for the trailing checksum.
@@ -119,6 +119,11 @@ pub struct CertSpec {
     pub l2_method: BoundMethod,
     /// How the ℓ∞ pair constants were obtained.
     pub inf_method: BoundMethod,
+    /// q: a sound upper bound on the Lipschitz constant of one sweep of the model's family in the
+    /// state, in a weighted block norm (rounded up; format version 2). Below 1 the sweep is a
+    /// contraction: sensitivities and float errors stay bounded however large K is. Recorded
+    /// for inspection; the certificate itself follows the update list.
+    pub contraction: f32,
 }
 
 /// Offsets (in f32 values) of the tensors inside the tensor section.

@@ -228,7 +228,7 @@ impl<'a> ModelView<'a> {
             let eps_ok = [c.eps_l2_max, c.eps_inf_max, c.eps_internal_max]
                 .into_iter()
                 .all(|e| e.is_finite() && e > 0.0);
-            if !(pairs_ok && layers_ok && eps_ok) {
+            if !(pairs_ok && layers_ok && eps_ok && finite_nonneg(c.contraction)) {
                 return Err(Error::BadConstant);
             }
             // The cheap constants are checked against lower bounds of their true values (sums

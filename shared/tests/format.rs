@@ -1,4 +1,4 @@
-//! Model format: round trip, validation errors, the committed version-1 fixture.
+//! Model format: round trip, validation errors, the committed fixtures of every version.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -51,14 +51,15 @@ fn round_trip_preserves_every_parameter_bit() {
 #[test]
 fn higher_version_is_refused() {
     let mut bytes = sample().as_bytes().to_vec();
-    bytes[4..6].copy_from_slice(&2u16.to_le_bytes());
+    let next = lifted_core::FORMAT_VERSION + 1;
+    bytes[4..6].copy_from_slice(&next.to_le_bytes());
     reseal(&mut bytes);
     let b = Blob::from_bytes(&bytes);
     assert_eq!(
         ModelView::new_checked(b.as_bytes()).unwrap_err(),
         Error::UnsupportedVersion {
-            found: 2,
-            expected: 1
+            found: next,
+            expected: lifted_core::FORMAT_VERSION
         }
     );
 }
@@ -222,31 +223,15 @@ fn negative_constant_marked_valid_is_refused() {
     );
 }
 
-/// The committed version-1 fixture: it must keep loading and give the recorded outputs bit for bit.
-/// `BLESS=1` rewrites the recorded outputs (after a deliberate change to inference or certificate);
-/// the blob itself is only ever written when missing (a new format version gets a new fixture).
-#[test]
-fn version_1_fixture_still_loads_and_gives_recorded_outputs() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
-    let blob_path = dir.join("v1-small.lfm");
-    let out_path = dir.join("v1-small.out");
-    let mut rng = Rng(2024);
-    let inputs: Vec<Vec<f32>> = (0..8).map(|_| common::input(&mut rng, 4)).collect();
-    if std::env::var_os("BLESS").is_some() && !blob_path.exists() {
-        let mut cfg = Config::small(Family::FenchelYoung, Init::Forward, 5);
-        cfg.gamma = vec![0.5, 0.25, 1.0];
-        let b = blob(&params(&mut Rng(1), &cfg), &Limits::default());
-        std::fs::write(&blob_path, b.as_bytes()).unwrap();
-    }
-    let bytes = std::fs::read(&blob_path).expect("tests/fixtures/v1-small.lfm");
-    let b = Blob::from_bytes(&bytes);
-    let m = ModelView::new_checked(b.as_bytes()).unwrap();
+/// Recorded outputs of a fixture blob: class, ℓ2 radius and logits bit for bit, one line per
+/// input.
+fn outputs(m: &ModelView<'_>, inputs: &[Vec<f32>]) -> String {
     let mut text = String::new();
-    for x in &inputs {
-        let mut buf = vec![0.0f32; lifted_core::Workspace::required(&m)];
+    for x in inputs {
+        let mut buf = vec![0.0f32; lifted_core::Workspace::required(m)];
         let mut ws = lifted_core::Workspace::new(&mut buf);
-        let o = lifted_core::infer(&m, x, &mut ws).unwrap();
-        let c = lifted_core::certify(&m, &o, lifted_core::Norm::L2);
+        let o = lifted_core::infer(m, x, &mut ws).unwrap();
+        let c = lifted_core::certify(m, &o, lifted_core::Norm::L2);
         text.push_str(&format!(
             "class {} radius {:08x} logits",
             o.class,
@@ -257,9 +242,106 @@ fn version_1_fixture_still_loads_and_gives_recorded_outputs() {
         }
         text.push('\n');
     }
+    text
+}
+
+fn fixture_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+fn fixture_inputs() -> Vec<Vec<f32>> {
+    let mut rng = Rng(2024);
+    (0..8).map(|_| common::input(&mut rng, 4)).collect()
+}
+
+/// The parameters of the `small` fixtures (the same in every format version).
+fn small_params() -> lifted_core::write::ModelParams {
+    let mut cfg = Config::small(Family::FenchelYoung, Init::Forward, 5);
+    cfg.gamma = vec![0.5, 0.25, 1.0];
+    params(&mut Rng(1), &cfg)
+}
+
+/// An iterative family-B fixture (K = 5 with the top-down pass).
+fn hopfield_params() -> lifted_core::write::ModelParams {
+    let mut cfg = Config::small(Family::Hopfield, Init::Forward, 5);
+    cfg.schedule = lifted_core::Schedule::BwdFwdTopDown;
+    params(&mut Rng(3), &cfg)
+}
+
+/// Checks a committed current-version fixture: it loads and gives the recorded outputs bit for
+/// bit. `BLESS=1` rewrites the recorded outputs (after a deliberate change to inference or
+/// certificate); the blob itself is only ever written when missing (a new format version gets
+/// a new fixture).
+fn check_fixture(name: &str, make: fn() -> lifted_core::write::ModelParams) -> String {
+    let blob_path = fixture_dir().join(format!("{name}.lfm"));
+    let out_path = fixture_dir().join(format!("{name}.out"));
+    if std::env::var_os("BLESS").is_some() && !blob_path.exists() {
+        let b = blob(&make(), &Limits::default());
+        std::fs::write(&blob_path, b.as_bytes()).unwrap();
+    }
+    let bytes = std::fs::read(&blob_path).expect("fixture blob");
+    let b = Blob::from_bytes(&bytes);
+    let m = ModelView::new_checked(b.as_bytes()).unwrap();
+    let text = outputs(&m, &fixture_inputs());
     if std::env::var_os("BLESS").is_some() {
         std::fs::write(&out_path, &text).unwrap();
     }
-    let want = std::fs::read_to_string(&out_path).expect("tests/fixtures/v1-small.out");
-    assert_eq!(text, want);
+    let want = std::fs::read_to_string(&out_path).expect("fixture outputs");
+    assert_eq!(text, want, "{name}");
+    text
+}
+
+#[test]
+fn version_2_fixtures_load_and_give_recorded_outputs() {
+    check_fixture("v2-small", small_params);
+    let text = check_fixture("v2-hopfield", hopfield_params);
+    let m_bytes = std::fs::read(fixture_dir().join("v2-hopfield.lfm")).unwrap();
+    let b = Blob::from_bytes(&m_bytes);
+    let m = ModelView::new_checked(b.as_bytes()).unwrap();
+    assert!(!m.is_forward_deployment());
+    // The iterative fixture certifies (its float error stays small through the sweeps).
+    assert!(
+        text.lines().any(|l| !l.contains("radius 00000000")),
+        "{text}"
+    );
+}
+
+/// Format version 1 (before the contraction factor was stored): refused with a message that
+/// names the fix, and the migration to version 2 changed no logit. The blob is the same model
+/// as `v2-small`; its recorded outputs were made by the version-1 code.
+#[test]
+fn version_1_fixture_is_refused_clearly_and_migrates_without_changing_logits() {
+    let bytes = std::fs::read(fixture_dir().join("v1-small.lfm")).unwrap();
+    let b = Blob::from_bytes(&bytes);
+    let err = ModelView::new_checked(b.as_bytes()).unwrap_err();
+    assert_eq!(
+        err,
+        Error::UnsupportedVersion {
+            found: 1,
+            expected: 2
+        }
+    );
+    assert!(err.to_string().contains("re-export"), "{err}");
+    // The weights of the version-1 blob are the `small_params` weights: the tensor section
+    // (weights and biases, in place before the constants) appears unchanged in the new blob.
+    let v2 = blob(&small_params(), &Limits::default());
+    let p = small_params();
+    let first = p.layers[0].weights[0].to_le_bytes();
+    let find = |hay: &[u8]| hay.windows(4).position(|w| w == first);
+    let tensors = |hay: &[u8], at: usize| hay[at..at + 4 * p.layers[0].weights.len()].to_vec();
+    let (a, c) = (find(&bytes).unwrap(), find(v2.as_bytes()).unwrap());
+    assert_eq!(tensors(&bytes, a), tensors(v2.as_bytes(), c));
+    // Logits bit for bit as recorded by version 1 (the radii may change: the float-error
+    // bound is tighter in version 2).
+    let old = std::fs::read_to_string(fixture_dir().join("v1-small.out")).unwrap();
+    let new = std::fs::read_to_string(fixture_dir().join("v2-small.out")).unwrap();
+    let logits = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(|l| {
+                let (class, rest) = l.split_once(" radius ").unwrap();
+                format!("{class} {}", rest.split_once(" logits").unwrap().1)
+            })
+            .collect()
+    };
+    assert_eq!(logits(&old), logits(&new));
 }

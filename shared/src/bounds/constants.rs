@@ -8,7 +8,7 @@ use super::norms::{
     sqrt_up, to_f32_up,
 };
 use super::spectral::spectral_upper;
-use crate::config::Family;
+use crate::config::{Family, Init, Schedule};
 use crate::format::{BoundMethod, CertSpec, LayerBounds};
 use crate::schedule::{deploys_forward_pass, Update, Updates};
 use crate::write::{Constants, ModelParams};
@@ -95,12 +95,6 @@ pub fn sensitivity(model: &ModelParams, norms: &[LayerNorms], which: RecursionNo
     d[0] = 1.0;
     let mut max = vec![0.0f64; l + 1];
     max[0] = 1.0;
-    let w = |m: usize| -> f64 {
-        norms.get(m).map_or(f64::INFINITY, |n| match which {
-            RecursionNorm::L2 => n.l2,
-            RecursionNorm::Inf => n.inf,
-        })
-    };
     // The list `infer` runs: for a forward deployment the forward updates only.
     for u in Updates::deployed(
         l,
@@ -113,13 +107,57 @@ pub fn sensitivity(model: &ModelParams, norms: &[LayerNorms], which: RecursionNo
             Update::Forward(k) | Update::Hidden(k) => k,
             Update::Output => l,
         };
-        let new = match u {
-            Update::Forward(_) | Update::Output => mul_up(w(k - 1), d[k - 1]),
+        let new = step(gains(model, norms, which, u), &d, k);
+        d[k] = new;
+        if new > max[k] || new.is_nan() {
+            max[k] = new;
+        }
+    }
+    d.truncate(l + 1);
+    Sensitivity { last: d, max }
+}
+
+/// c⁻δ_{k−1} + c⁰δ_k + c⁺δ_{k+1}, rounded up; a zero constant drops its term (so a forward or
+/// output update is exactly `mul_up(c⁻, δ_{k−1})`, and a zero gain never meets an infinite δ).
+fn step((below, own, above): (f64, f64, f64), d: &[f64], k: usize) -> f64 {
+    let mut v = mul_up(below, d[k - 1]);
+    if own != 0.0 {
+        v = add_up(v, mul_up(own, d[k]));
+    }
+    if above != 0.0 {
+        v = add_up(v, mul_up(above, d[k + 1]));
+    }
+    v
+}
+
+/// The block constants (c⁻, c⁰, c⁺) of update `u` in `which` norm: the updated block moves by
+/// at most c⁻ times the change of the block below, c⁰ times its own and c⁺ times the block
+/// above's (docs/method.md, "The block recursion"). Rounded up.
+pub fn gains(
+    model: &ModelParams,
+    norms: &[LayerNorms],
+    which: RecursionNorm,
+    u: Update,
+) -> (f64, f64, f64) {
+    let l = model.layers.len();
+    let w = |m: usize| -> f64 {
+        norms.get(m).map_or(f64::INFINITY, |n| match which {
+            RecursionNorm::L2 => n.l2,
+            RecursionNorm::Inf => n.inf,
+        })
+    };
+    let k = match u {
+        Update::Forward(k) | Update::Hidden(k) => k,
+        Update::Output => l,
+    };
+    {
+        match u {
+            Update::Forward(_) | Update::Output => (w(k - 1), 0.0, 0.0),
             Update::Hidden(_) => {
                 let spec = &model.layers[k - 1];
                 let (rho, eta) = (f64::from(spec.rho), f64::from(spec.step));
                 let n = norms.get(k).copied();
-                let (below, own, above) = match (model.family, which) {
+                match (model.family, which) {
                     (Family::FenchelYoung, RecursionNorm::L2) => {
                         let s = n.map_or(f64::INFINITY, |n| n.l2);
                         (
@@ -142,20 +180,64 @@ pub fn sensitivity(model: &ModelParams, norms: &[LayerNorms], which: RecursionNo
                         let one = n.map_or(f64::INFINITY, |n| n.one);
                         (w(k - 1), 0.0, mul_up(rho, one))
                     }
-                };
-                add_up(
-                    add_up(mul_up(below, d[k - 1]), mul_up(own, d[k])),
-                    mul_up(above, d[k + 1]),
-                )
+                }
             }
-        };
-        d[k] = new;
-        if new > max[k] || new.is_nan() {
-            max[k] = new;
         }
     }
-    d.truncate(l + 1);
-    Sensitivity { last: d, max }
+}
+
+/// q, a sound upper bound on the ℓ2 Lipschitz constant of one sweep of the model's family
+/// (hidden blocks backward, forward, then the output) as a map of the state z_1 … z_L, in the
+/// weighted block norm ‖z‖_w = max_k ‖z_k‖₂ / w_k (docs/method.md, "Contraction and iterative
+/// deployments").
+///
+/// One sweep maps per-block changes δ to at most 𝐆δ, with the nonnegative comparison matrix 𝐆
+/// read off by running the sweep's updates on unit vectors. For any positive w,
+/// max_k (𝐆δ)_k / w_k ≤ q·max_k δ_k / w_k with q = max_k (𝐆w)_k / w_k; w comes from power
+/// steps on 𝐆 (any positive w is sound), so q approaches the spectral radius of 𝐆. 0 for L = 1
+/// (no hidden block); +∞ if a gain is not finite.
+pub fn contraction(model: &ModelParams, norms: &[LayerNorms]) -> f64 {
+    let l = model.layers.len();
+    if l < 2 {
+        return 0.0;
+    }
+    // One sweep: the zero-init list with K = 1 is [Output, sweep …]; drop the leading output.
+    let sweep: Vec<Update> = Updates::new(l, 1, Init::Zero, Schedule::BwdFwd)
+        .skip(1)
+        .collect();
+    let apply = |start: &[f64]| -> Vec<f64> {
+        // Blocks 0 … L+1: the input does not move (0), block L+1 does not exist (0).
+        let mut d = vec![0.0f64; l + 2];
+        d[1..=l].copy_from_slice(start);
+        for &u in &sweep {
+            let k = match u {
+                Update::Forward(k) | Update::Hidden(k) => k,
+                Update::Output => l,
+            };
+            d[k] = step(gains(model, norms, RecursionNorm::L2, u), &d, k);
+        }
+        d[1..=l].to_vec()
+    };
+    // Power steps for the weights (plain arithmetic: any positive w is sound).
+    let mut w = vec![1.0f64; l];
+    for _ in 0..60 {
+        let next = apply(&w);
+        let top = next.iter().copied().fold(0.0f64, f64::max);
+        if !top.is_finite() || top <= 0.0 {
+            break;
+        }
+        w = next.iter().map(|v| (v / top).max(1e-9)).collect();
+    }
+    let gw = apply(&w);
+    let mut q = 0.0f64;
+    for (g, wk) in gw.iter().zip(&w) {
+        let r = super::norms::up(g / wk);
+        if r.is_nan() {
+            return f64::INFINITY;
+        }
+        q = q.max(r);
+    }
+    q
 }
 
 /// ℓ2 Lipschitz constant, in its own block z_k, of the family-A damped update
@@ -298,6 +380,7 @@ pub fn compute(model: &ModelParams, limits: &Limits) -> Constants {
             eps_internal_max: limits.eps_internal_max,
             l2_method: method,
             inf_method: method,
+            contraction: to_f32_up(contraction(model, &norms)),
         },
         pairs_l2: if all_finite {
             pairs_l2
