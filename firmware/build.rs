@@ -1,5 +1,5 @@
 //! Build script of `lifted-firmware`:
-//! 1. picks the memory map for the QEMU machine from the Cargo features (TOOLCHAIN.md §3);
+//! 1. picks the memory map for the QEMU machine from the Cargo features (docs/toolchain.md §3);
 //! 2. copies the model blob named by `LIFTED_MODEL` (default `models/demo.lfm`; relative paths are
 //!    relative to `firmware/`) to `$OUT_DIR/model.lfm`, where `src/lib.rs` embeds it;
 //! 3. copies the golden input file named by `LIFTED_GOLDEN` (default `golden/digits.lgi`) to

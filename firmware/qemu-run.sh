@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cargo runner for the QEMU programs and on-target tests (TOOLCHAIN.md §4–5, HOUSE_STYLE §12).
+# Cargo runner for the QEMU programs and on-target tests (docs/toolchain.md §4–5).
 #
 #   qemu-run.sh <default-machine> <elf> [args ignored]
 #

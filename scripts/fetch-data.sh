@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch MNIST and Fashion-MNIST into a git-ignored data folder (see docs/DATA.md §1, §2 and §5).
+# Fetch MNIST and Fashion-MNIST into a git-ignored data folder (see docs/data.md §1, §2 and §5).
 #
 #   scripts/fetch-data.sh mnist|fashion-mnist|all [DATA_DIR]
 #

@@ -70,7 +70,7 @@ run_program() {
 }
 
 # run_tests <machine> <triple> <cargo args...>: on-target tests through `cargo test`, the machine
-# swapped through CARGO_TARGET_<TRIPLE>_RUNNER (HOUSE_STYLE §12); counts come from the
+# swapped through CARGO_TARGET_<TRIPLE>_RUNNER (docs/toolchain.md §4); counts come from the
 # `N passed, M failed` line.
 run_tests() {
   local machine=$1 triple=$2

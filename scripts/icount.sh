@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Exact executed-instruction counts under QEMU (issue 4 §3, TOOLCHAIN.md §8).
+# Exact executed-instruction counts under QEMU (docs/toolchain.md §8).
 #
 #   scripts/icount.sh                 # every configuration (about 1-2 min warm)
 #   scripts/icount.sh --quick         # digits K=0 on M4F only

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs qemu-system-arm 10.0.2 from bookworm-backports (docs: TOOLCHAIN.md §2).
+# Installs qemu-system-arm 10.0.2 from bookworm-backports (docs: docs/toolchain.md §2).
 #
 # - Idempotent: does nothing when `qemu-system-arm` is already on PATH.
 # - Uses bookworm-backports, not plain bookworm: plain bookworm only has QEMU 7.2 and would remove a

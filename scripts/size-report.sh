@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Firmware size report and budget check (issue 4 §3).
+# Firmware size report and budget check (firmware/budgets.toml).
 #
 #   scripts/size-report.sh            # report and check firmware/budgets.toml (exit 1 on a violation)
 #   SIZE_BUDGETS=other.toml scripts/size-report.sh

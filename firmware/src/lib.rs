@@ -9,7 +9,7 @@
 //! - the `#[panic_handler]` and the `HardFault`/`DefaultHandler` exception handlers: each prints
 //!   through semihosting and ends QEMU with a failure code ([`EXIT_PANIC`], [`EXIT_HARDFAULT`],
 //!   [`EXIT_EXCEPTION`]), so a panic or a fault never hangs a run;
-//! - [`exit`] and [`expect_panic`] (the `MAY_PANIC` pattern, HOUSE_STYLE §12).
+//! - [`exit`] and [`expect_panic`] (the `MAY_PANIC` pattern, docs/toolchain.md §5).
 //!
 //! Every program links this library (`use lifted_firmware as _;` at least), otherwise it has no
 //! panic handler. Output goes through plain ARM semihosting (`hprintln!`); see the README for why.

@@ -1,4 +1,4 @@
-//! On-target tests of lifted-core (HOUSE_STYLE §14, TOOLCHAIN.md §6): a table of tests run under QEMU
+//! On-target tests of lifted-core (docs/toolchain.md §6): a table of tests run under QEMU
 //! by `cargo test` from `firmware/`, ending with `N passed, M failed` and a semihosting exit status
 //! (0 when all pass, 1 otherwise).
 //!

@@ -1,4 +1,4 @@
-//! Projected gradient attacks (SPEC §7.6) on the deployed inference.
+//! Projected gradient attacks (docs/method.md §7.6) on the deployed inference.
 //!
 //! - Directions come from [`Unrolled`], the f64 mirror of the K-sweep inference, differentiated
 //!   through every unrolled update. The loss is the logit margin max_{j≠t} s_j − s_t, ascended.
@@ -26,7 +26,7 @@ use crate::grad::Unrolled;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum StepSchedule {
-    /// α for every step (SPEC §7.6).
+    /// α for every step (docs/method.md §7.6).
     Constant,
     /// α·½(1 + cos(π t / T)): large steps first, fine steps at the end.
     Cosine,
@@ -56,11 +56,11 @@ impl StepSchedule {
 /// Settings of a PGD attack.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PgdConfig {
-    /// Gradient steps per restart (SPEC: 40).
+    /// Gradient steps per restart (docs/method.md §7.6: 40).
     pub steps: usize,
-    /// Independent restarts (SPEC: ≥ 10 at the selected epoch).
+    /// Independent restarts (docs/method.md §7.6: ≥ 10 at the selected epoch).
     pub restarts: usize,
-    /// Step size as a fraction of ε (SPEC: 0.1, i.e. ε/10).
+    /// Step size as a fraction of ε (docs/method.md §7.6: 0.1, i.e. ε/10).
     pub rel_step: f64,
     /// Step-size schedule.
     pub schedule: StepSchedule,

@@ -19,7 +19,7 @@ pub struct ModelBrief {
     pub input_dim: usize,
     /// Widths n_1 … n_L.
     pub widths: Vec<usize>,
-    /// Potential family (SPEC §9 name).
+    /// Potential family (docs/method.md §9 name).
     pub family: &'static str,
     /// State initialisation.
     pub init: &'static str,
@@ -175,7 +175,7 @@ pub struct NormReport {
     pub radii: Vec<f32>,
 }
 
-/// Radii of hidden-activity perturbations of one layer (SPEC §8.3).
+/// Radii of hidden-activity perturbations of one layer (docs/method.md §8.3).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InternalReport {
     /// Hidden block k.
@@ -544,7 +544,7 @@ impl fmt::Display for CertifyReport {
         if self.internal.is_empty() {
             writeln!(
                 f,
-                "  internal radii: defined for forward-pass deployment only (SPEC §8.3)"
+                "  internal radii: defined for forward-pass deployment only (docs/method.md §8.3)"
             )?;
         } else {
             writeln!(

@@ -17,17 +17,17 @@ use crate::eval::{
 };
 use crate::model_file::{open, read_blob};
 
-/// SPEC §7.6 ℓ∞ radii, used when no radius is given.
+/// docs/method.md §7.6 ℓ∞ radii, used when no radius is given.
 pub const DEFAULT_LINF: [f64; 3] = [0.05, 0.1, 0.2];
-/// SPEC §7.6 ℓ2 radii, used when no radius is given.
+/// docs/method.md §7.6 ℓ2 radii, used when no radius is given.
 pub const DEFAULT_L2: [f64; 3] = [0.5, 1.0, 1.5];
 
 /// Arguments of `lifted evaluate`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "PGD (SPEC §7.6) ascends the logit margin max_{j≠t} s_j − s_t, differentiating through the \
+    after_help = "PGD (docs/method.md §7.6) ascends the logit margin max_{j≠t} s_j − s_t, differentiating through the \
 deployed K-sweep inference; every candidate is judged by lifted-core's infer. Without any --pgd-* flag the \
-SPEC radii are used (ℓ∞ 0.05,0.1,0.2; ℓ2 0.5,1.0,1.5).\n\n\
+radii of docs/method.md §7.6 are used (ℓ∞ 0.05,0.1,0.2; ℓ2 0.5,1.0,1.5).\n\n\
 Example: lifted evaluate --model model.lfm --dataset digits --pgd-linf 0.1 --pgd-l2 1.0 --restarts 10"
 )]
 pub struct EvaluateArgs {
@@ -198,7 +198,7 @@ pub fn run(args: &EvaluateArgs) -> Result<EvaluateReport> {
     } else {
         print!("{report}");
     }
-    // Soundness gate (SPEC §7.6): a point certified at ε and broken at ε is a bug, never a statistic.
+    // Soundness gate (docs/method.md §7.6): a point certified at ε and broken at ε is a bug, never a statistic.
     let broken: usize = report.rows.iter().map(|r| r.certified_broken).sum();
     if broken > 0 {
         bail!(

@@ -7,7 +7,7 @@ pub mod experiment;
 pub mod golden;
 pub mod train;
 
-// Evaluation, attacks, certification reports, export and inspection (issue 3 §3–4).
+// Evaluation, attacks, certification reports, export and inspection.
 pub mod attack;
 pub mod certify_report;
 pub mod cli_certify;

@@ -23,7 +23,7 @@ enum Command {
     /// Fetch and inspect data sets (UCI digits, MNIST, Fashion-MNIST).
     #[command(subcommand)]
     Data(DataCommand),
-    /// Train a lifted network with any SPEC objective and write a run folder (logs, best model,
+    /// Train a lifted network with any objective of docs/method.md §5 and write a run folder (logs, best model,
     /// checkpoint).
     Train(Box<lifted::train::cli::TrainArgs>),
     /// Certified accuracy at lists of ℓ2/ℓ∞ radii, radius distributions, internal radii and an

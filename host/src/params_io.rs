@@ -19,7 +19,7 @@
 //! - `weights` of layer k is `W_{k−1}` as rows (`width` rows of fan-in values), so
 //!   `numpy.array(layer["weights"])` has the usual `(out, in)` shape.
 //! - `family` is `fenchel-young` | `hopfield`; `init` is `forward` | `zero`; `schedule` is
-//!   `bwd-fwd` | `bwd-fwd+topdown` (SPEC §9 names); `activation` is `identity` | `relu` |
+//!   `bwd-fwd` | `bwd-fwd+topdown` (docs/method.md §9 names); `activation` is `identity` | `relu` |
 //!   `{"clipped-relu": h}`.
 //! - Floats are written in the shortest form that reads back to the same f32, so a save/load round
 //!   trip is bit-exact. NaN and infinities cannot be written (JSON has no such numbers): saving
@@ -191,7 +191,7 @@ impl From<ActivationJson> for Activation {
     }
 }
 
-/// The SPEC §9 name of a family (`fenchel-young` | `hopfield`).
+/// The docs/method.md §9 name of a family (`fenchel-young` | `hopfield`).
 #[must_use]
 pub fn family_name(f: Family) -> &'static str {
     match f {
@@ -200,7 +200,7 @@ pub fn family_name(f: Family) -> &'static str {
     }
 }
 
-/// The SPEC §9 name of an init (`forward` | `zero`).
+/// The docs/method.md §9 name of an init (`forward` | `zero`).
 #[must_use]
 pub fn init_name(i: Init) -> &'static str {
     match i {
@@ -209,7 +209,7 @@ pub fn init_name(i: Init) -> &'static str {
     }
 }
 
-/// The SPEC §9 name of a schedule (`bwd-fwd` | `bwd-fwd+topdown`).
+/// The docs/method.md §9 name of a schedule (`bwd-fwd` | `bwd-fwd+topdown`).
 #[must_use]
 pub fn schedule_name(s: Schedule) -> &'static str {
     match s {

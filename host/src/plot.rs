@@ -1,5 +1,5 @@
 //! Figures: the certified-radius histogram of `lifted certify --plot` and the Figure-1-style
-//! training curves of `lifted plot` (SPEC §7.7).
+//! training curves of `lifted plot` (docs/method.md §7.7).
 //!
 //! PNG and SVG are chosen by the file extension. Text is drawn with DejaVu Sans embedded in the
 //! binary (the `dejavu` crate; Bitstream Vera / DejaVu licence), so PNGs render the same on
@@ -168,7 +168,7 @@ fn histograms<DB: DrawingBackend>(
     histogram_panel(&right, "ℓ∞", linf, linf.len())
 }
 
-/// One training run's per-epoch log (SPEC §7.5 columns).
+/// One training run's per-epoch log (docs/method.md §7.5 columns).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunLog {
     /// Run name (the folder of `log.csv`, else the file stem).
@@ -293,7 +293,7 @@ pub fn read_log(path: &Path) -> Result<RunLog> {
     Ok(log)
 }
 
-/// The validation-selected epoch (SPEC §7.5): the row with the best `val_acc`, ties to the earlier
+/// The validation-selected epoch (docs/method.md §7.5): the row with the best `val_acc`, ties to the earlier
 /// epoch. Returns the row index.
 #[must_use]
 pub fn selected_row(log: &RunLog) -> Option<usize> {

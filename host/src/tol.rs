@@ -1,4 +1,4 @@
-//! The named tolerance policy for numeric comparisons (HOUSE_STYLE §10).
+//! The named tolerance policy for numeric comparisons.
 //!
 //! Every comparison of computed numbers states its mode; there are no ad-hoc `abs() < 1e-3` checks.
 

@@ -139,8 +139,8 @@ fn digits_default_split_sizes_and_counts() {
     );
 }
 
-/// The first indices of each part of the digits split for seed 1998 (the fixture DATA.md §3 asks
-/// to record). Changing the shuffle or the RNG changes every reported digits result.
+/// The first indices of each part of the digits split for seed 1998 (the split of docs/data.md §4, pinned
+/// here). Changing the shuffle or the RNG changes every reported digits result.
 const PINNED_TRAIN_HEAD: [usize; 8] = [54, 1525, 820, 758, 257, 670, 1169, 682];
 const PINNED_VAL_HEAD: [usize; 8] = [473, 413, 511, 1059, 1515, 287, 688, 295];
 const PINNED_TEST_HEAD: [usize; 8] = [204, 1135, 1235, 867, 1092, 1245, 97, 740];

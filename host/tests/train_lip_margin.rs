@@ -210,7 +210,7 @@ fn bottom_class_needs_cross_entropy_on_the_forward_pass() {
 #[test]
 fn lifted_gradient_with_k_term_matches_finite_differences() {
     // Danskin with a constant shift in the inner problem: exact (many-sweep) solutions on small,
-    // well-posed instances, as the SPEC §6 row 9 oracle.
+    // well-posed instances, as the docs/method.md §6 row 9 oracle.
     let eps = 0.3;
     for seed in 0..2 {
         for act in [Activation::Relu, Activation::Identity] {
@@ -294,7 +294,7 @@ fn lifted_gradient_with_k_term_matches_finite_differences() {
 
 #[test]
 fn small_beta_lifted_gradient_tends_to_the_margin_backprop_gradient() {
-    // SPEC §6 row 10 with the shift: ∇J^AROVR_β → ∇ℓ(F(x) + h; y) (K term included), error O(β).
+    // docs/method.md §6 row 10 with the shift: ∇J^AROVR_β → ∇ℓ(F(x) + h; y) (K term included), error O(β).
     let eps = 0.3;
     let n = net(Activation::Relu, 0.5, 7);
     let v = vectors(&n, 7);

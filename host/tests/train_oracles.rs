@@ -1,6 +1,6 @@
-//! SPEC §6 oracles for the training code, on tiny networks in f64 (the same generic code that
+//! docs/method.md §6 oracles for the training code, on tiny networks in f64 (the same generic code that
 //! trains in f32). "Exact" inner solutions are many sweeps on well-posed instances (small weights
-//! or identity activations, SPEC §4.5).
+//! or identity activations, docs/method.md §4.5).
 
 use lifted::train::backprop::backprop;
 use lifted::train::damping::{hidden_sigmas, mu_lower, steps};
@@ -67,7 +67,7 @@ fn clean_loss(n: &Net<f64>, x: &Mat<f64>, cls: &[u8]) -> Vec<f64> {
 
 #[test]
 fn surrogates_bracket_the_clean_loss() {
-    // SPEC §6 row 4: J_K^ROVR ≤ ℓ(z*) ≤ J_K^AROVR and J_K^g ≥ λ_u ℓ(z*; y) − λ_t ℓ(z*; g), any K.
+    // docs/method.md §6 row 4: J_K^ROVR ≤ ℓ(z*) ≤ J_K^AROVR and J_K^g ≥ λ_u ℓ(z*; y) − λ_t ℓ(z*; g), any K.
     let mut strict = 0;
     for seed in 0..6 {
         for act in [Activation::Relu, Activation::ClippedRelu { bound: 0.7 }] {
@@ -147,7 +147,7 @@ fn assert_monotone(n: &Net<f64>, c: &TrainConfig, x: &Mat<f64>, y: &[u8], g: &[u
 
 #[test]
 fn phase_objective_is_monotone_after_every_block_update() {
-    // SPEC §6 row 5 (family A, sound damping), and the accept-if-lower rule of d_γ (§5.7).
+    // docs/method.md §6 row 5 (family A, sound damping), and the accept-if-lower rule of d_γ (§5.7).
     for seed in 0..4 {
         let n = net(Activation::Relu, 1.0, &[0.5, 2.0, 1.0], seed);
         let (x, y) = batch(seed);
@@ -181,7 +181,7 @@ fn phase_objective_is_monotone_after_every_block_update() {
 
 #[test]
 fn family_b_energy_decreases_and_converges() {
-    // SPEC §6 row 15: every block update lowers E; the sweeps converge when λ_min(T) > 0.
+    // docs/method.md §6 row 15: every block update lowers E; the sweeps converge when λ_min(T) > 0.
     for init in [InitKind::Zero, InitKind::Forward] {
         let n = net(Activation::Relu, 0.25, &[1.0; 3], 3);
         let mu = mu_lower(&[1.0; 3], &hidden_sigmas(&n, 12));
@@ -284,7 +284,7 @@ fn check_danskin(n: &Net<f64>, c: &TrainConfig, seed: u64) {
             c.potential
         );
     }
-    // SPEC §6 row 8: ∂J/∂γ_k = ±(1/β)φ_k(ẑ).
+    // docs/method.md §6 row 8: ∂J/∂γ_k = ±(1/β)φ_k(ẑ).
     for k in 0..3 {
         let h = 1e-5;
         let at = |s: f64| {
@@ -309,7 +309,7 @@ fn check_danskin(n: &Net<f64>, c: &TrainConfig, seed: u64) {
 
 #[test]
 fn danskin_gradients_match_finite_differences() {
-    // SPEC §6 rows 8–9, both families, every lifted objective.
+    // docs/method.md §6 rows 8–9, both families, every lifted objective.
     let gamma = [0.8, 1.5, 1.0];
     for seed in 0..2 {
         for act in [Activation::Relu, Activation::Identity] {
@@ -345,7 +345,7 @@ fn danskin_gradients_match_finite_differences() {
             for c in cs {
                 check_danskin(&n, &c, seed);
             }
-            // Family B needs β < μ for a finite exact problem (SPEC §5.9): smaller weights.
+            // Family B needs β < μ for a finite exact problem (docs/method.md §5.9): smaller weights.
             let nb = net(act, 0.25, &gamma, seed);
             let mu = mu_lower(&gamma, &hidden_sigmas(&nb, 12));
             assert!(
@@ -375,7 +375,7 @@ fn danskin_gradients_match_finite_differences() {
 
 #[test]
 fn exact_objectives_are_monotone_in_beta_and_gamma() {
-    // SPEC §6 rows 6–7 on exact solutions (identity activations, small weights, 300 sweeps).
+    // docs/method.md §6 rows 6–7 on exact solutions (identity activations, small weights, 300 sweeps).
     let n = net(Activation::Identity, 0.5, &[1.0; 3], 5);
     let (x, y) = batch(5);
     let j = |o: Objective, beta: f64, gamma: [f64; 3]| {
@@ -445,7 +445,7 @@ fn exact_objectives_are_monotone_in_beta_and_gamma() {
 
 #[test]
 fn small_beta_gradient_tends_to_backprop() {
-    // SPEC §6 row 10: ‖∇J^AROVR_β − ∇ℓ_BP‖ = O(β): the error drops ≈ 10× per decade of β.
+    // docs/method.md §6 row 10: ‖∇J^AROVR_β − ∇ℓ_BP‖ = O(β): the error drops ≈ 10× per decade of β.
     for (act, seed) in [
         (Activation::Relu, 7),
         (Activation::Identity, 8),
@@ -493,7 +493,7 @@ fn small_beta_gradient_tends_to_backprop() {
 
 #[test]
 fn mixed_objective_separates() {
-    // SPEC §6 row 14: J_{α,β} = α J^ROVR_{αβ} + (1 − α) J^AROVR_{(1−α)β}, for the K-sweep
+    // docs/method.md §6 row 14: J_{α,β} = α J^ROVR_{αβ} + (1 − α) J^AROVR_{(1−α)β}, for the K-sweep
     // surrogate too (same updates; only the output closed form is rounded differently).
     let n = net(Activation::Relu, 1.0, &[1.0; 3], 9);
     let (x, y) = batch(9);
@@ -530,7 +530,7 @@ fn mixed_objective_separates() {
 
 #[test]
 fn forward_pass_has_zero_potential_and_gamma_keeps_the_predictor() {
-    // SPEC §6 rows 1 and 11 (family A), bit-exact.
+    // docs/method.md §6 rows 1 and 11 (family A), bit-exact.
     let n = net(Activation::Relu, 1.0, &[0.3, 2.0, 1.0], 11);
     let (x, _) = batch(11);
     let z = n.forward(&x);

@@ -20,7 +20,7 @@
 //! `c − 126` zero pixels (2 … 129).
 //!
 //! **Result line.** [`write_result`] prints one line per sample: every f32 as its bit pattern in
-//! hex, the scalars also as a rounded decimal in parentheses (HOUSE_STYLE §13). The firmware prints
+//! hex, the scalars also as a rounded decimal in parentheses (so that both sides compare exactly). The firmware prints
 //! it, the host computes the same line with `lifted-core` and the two are compared as strings.
 
 use core::fmt::{self, Write};

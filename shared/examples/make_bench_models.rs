@@ -66,7 +66,7 @@ fn model(dims: &[usize], sweeps: u16, init: Init) -> ModelParams {
             }
         })
         .collect();
-    // Hidden layer k's step depends on W_k, the weights of layer k+1 (SPEC §4.2).
+    // Hidden layer k's step depends on W_k, the weights of layer k+1 (docs/method.md §4.2).
     for k in 0..l - 1 {
         let above = &layers[k + 1];
         let sigma = spectral_upper(&above.weights, dims[k + 2], dims[k + 1], 10).upper;

@@ -1,4 +1,4 @@
-//! The float-aware Lipschitz margin certificate (SPEC §8.1, §8.6, §8.7).
+//! The float-aware Lipschitz margin certificate (docs/method.md §8.1, §8.6, §8.7).
 
 use heapless::Vec;
 
@@ -156,7 +156,7 @@ fn margin_failure(j: usize) -> Radius {
 }
 
 /// Certifies the prediction of `outcome` against input perturbations in `norm` (and, with
-/// [`Norm::L2`], hidden-layer perturbations), following SPEC §8.7: the float error of the margin
+/// [`Norm::L2`], hidden-layer perturbations), following docs/method.md §8.7: the float error of the margin
 /// at x and over the ball is subtracted before dividing by the per-class-pair Lipschitz constant.
 ///
 /// Costs O(C·L) after [`crate::infer()`]: one pass over the classes for the input certificate and
@@ -478,7 +478,7 @@ mod tests {
     use std::vec;
     use std::vec::Vec as StdVec;
 
-    /// The rule of SPEC §8.7 written plainly, one column at a time with `pair_index` (the form
+    /// The rule of docs/method.md §8.7 written plainly, one column at a time with `pair_index` (the form
     /// `certify` had before its single-pass loops); `certify` must give the same bits.
     fn reference(model: &ModelView<'_>, outcome: &Outcome<'_>, norm: Norm) -> Certificate {
         fn radius(

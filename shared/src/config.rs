@@ -11,7 +11,7 @@ pub const MAX_LAYERS: usize = 8;
 /// Largest number of sweeps `K` a model may ask for.
 pub const MAX_SWEEPS: u16 = 256;
 
-/// The network potential whose minimiser the inference computes (SPEC §3).
+/// The network potential whose minimiser the inference computes (docs/method.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Family {
@@ -21,7 +21,7 @@ pub enum Family {
     Hopfield,
 }
 
-/// Activation of one layer, as the projection onto its constraint set (SPEC §2).
+/// Activation of one layer, as the projection onto its constraint set (docs/method.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Activation {
@@ -36,7 +36,7 @@ pub enum Activation {
     },
 }
 
-/// How the state is initialised before the sweeps (SPEC §4.4).
+/// How the state is initialised before the sweeps (docs/method.md §4.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Init {
@@ -46,7 +46,7 @@ pub enum Init {
     Zero,
 }
 
-/// Order of the block updates inside the sweeps (SPEC §4.4).
+/// Order of the block updates inside the sweeps (docs/method.md §4.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Schedule {

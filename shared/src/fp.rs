@@ -1,4 +1,4 @@
-//! Upward-rounded f32 arithmetic for the float error terms (SPEC §8.6).
+//! Upward-rounded f32 arithmetic for the float error terms (docs/method.md §8.6).
 //!
 //! Every error term is a sum of products of nonnegative numbers. Each such expression is evaluated
 //! in ordinary f32 (a few dozen operations, relative error far below 2⁻¹⁸), then multiplied by

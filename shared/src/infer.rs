@@ -159,7 +159,7 @@ pub fn check_input(model: &ModelView<'_>, input: &[f32]) -> Result<(), Error> {
 }
 
 /// Runs the model's inference schedule on `input`: the init, then exactly K sweeps of block
-/// updates of the model's potential (SPEC §4), with no convergence test. For a forward
+/// updates of the model's potential (docs/method.md §4), with no convergence test. For a forward
 /// deployment ([`ModelView::is_forward_deployment`]) the sweeps provably change nothing and are
 /// skipped: the result is the same, bit for bit.
 ///
@@ -246,7 +246,7 @@ pub fn infer<'w>(
     })
 }
 
-/// Family-A damped block update of hidden block k (SPEC §4.2), written as
+/// Family-A damped block update of hidden block k (docs/method.md §4.2), written as
 /// z_k ← f_k(z_k + η((a − z_k) + ρ W_kᵀ(z_{k+1} − f_{k+1}(W_k z_k + b_k)))) so that the forward pass
 /// is an exact fixed point in f32. Returns ‖z_k‖_∞, or `None` if a pre-activation was not finite.
 #[inline(never)]
@@ -280,7 +280,7 @@ fn hidden_fenchel_young(
     activate(spec.activation, cur)
 }
 
-/// Family-B exact block minimisation of hidden block k (SPEC §4.3):
+/// Family-B exact block minimisation of hidden block k (docs/method.md §4.3):
 /// z_k ← f_k(W_{k−1} z_{k−1} + b_{k−1} + ρ W_kᵀ z_{k+1}). Returns ‖z_k‖_∞, or `None` if a
 /// pre-activation was not finite.
 #[inline(never)]

@@ -2,7 +2,7 @@
 //!
 //! It runs the same schedule as [`crate::infer`] in f64 with straightforward loops, so the f32
 //! kernels can be compared with it under a named tolerance, and it evaluates the potentials for
-//! the test oracles of SPEC §6.
+//! the test oracles of docs/method.md §6.
 
 use alloc::vec;
 use alloc::vec::Vec;

@@ -1,4 +1,4 @@
-//! The block-update list of the fixed-iteration inference (SPEC §4.4).
+//! The block-update list of the fixed-iteration inference (docs/method.md §4.4).
 //!
 //! Inference, the float error tracker and the offline Lipschitz recursion all walk this one list,
 //! so the certificate is always computed for exactly the map that runs. [`deploys_forward_pass`]

@@ -1,4 +1,4 @@
-//! Float error tracking along the update list (SPEC §8.6), run alongside inference.
+//! Float error tracking along the update list (docs/method.md §8.6), run alongside inference.
 //!
 //! For every block j the tracker keeps ξ_j ≥ ‖ẑ_j − z_j‖_∞, the distance between the f32 state and
 //! the state the same schedule would reach in exact arithmetic, and the same bound ξᵇ_j for any

@@ -1,4 +1,4 @@
-//! Inference: f32 kernels against the f64 reference, and the oracles of SPEC §6.
+//! Inference: f32 kernels against the f64 reference, and the oracles of docs/method.md §6.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -95,7 +95,7 @@ proptest! {
     }
 }
 
-/// SPEC §6 row 1: U(forward(x)) = 0 exactly, for any γ.
+/// docs/method.md §6 row 1: U(forward(x)) = 0 exactly, for any γ.
 #[test]
 fn potential_is_zero_at_the_forward_pass() {
     let mut rng = Rng(21);
@@ -110,7 +110,7 @@ fn potential_is_zero_at_the_forward_pass() {
     }
 }
 
-/// SPEC §6 rows 3 and 11: under family A the f32 forward pass is a fixed point of the f32 sweeps,
+/// docs/method.md §6 rows 3 and 11: under family A the f32 forward pass is a fixed point of the f32 sweeps,
 /// bit for bit, whatever K and γ; so the prediction does not depend on γ either.
 #[test]
 fn sweeps_leave_the_forward_pass_unchanged_bit_for_bit() {
@@ -147,7 +147,7 @@ fn sweeps_leave_the_forward_pass_unchanged_bit_for_bit() {
     }
 }
 
-/// SPEC §6 rows 5 and 15: the free-phase potential never increases after any block update
+/// docs/method.md §6 rows 5 and 15: the free-phase potential never increases after any block update
 /// (family A with monotone damping from zero init; family B, exact block minimisation).
 #[test]
 fn potential_never_increases_over_sweeps() {
@@ -181,7 +181,7 @@ fn potential_never_increases_over_sweeps() {
     }
 }
 
-/// SPEC §4.4/§6: family A from zero init approaches the forward pass as K grows.
+/// docs/method.md §4.4/§6: family A from zero init approaches the forward pass as K grows.
 #[test]
 fn zero_init_iterates_approach_the_forward_pass() {
     let mut rng = Rng(24);

@@ -1,4 +1,4 @@
-//! Certificate soundness (SPEC §6 rows 16–18, §8): no perturbation inside a certified radius
+//! Certificate soundness (docs/method.md §6 rows 16–18, §8): no perturbation inside a certified radius
 //! changes the f32 prediction; constants bound the exact map's Lipschitz ratios; the f32 radius
 //! never exceeds the exact-arithmetic radius; the exploit cases never certify wrongly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -137,7 +137,7 @@ fn no_perturbation_inside_the_certified_radius_changes_the_class() {
     );
 }
 
-/// SPEC §6 row 18: the stored pair constants bound the exact map's margin Lipschitz ratios.
+/// docs/method.md §6 row 18: the stored pair constants bound the exact map's margin Lipschitz ratios.
 #[test]
 fn pair_constants_bound_empirical_lipschitz_ratios() {
     let mut rng = Rng(0xface);

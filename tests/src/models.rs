@@ -225,7 +225,7 @@ fn family_a(
         class_names: names(),
         metadata,
     };
-    // Family-A damped step of each hidden block: the largest monotone one (SPEC §4.2).
+    // Family-A damped step of each hidden block: the largest monotone one (docs/method.md §4.2).
     let norms = layer_norms(&params, limits.gram_steps);
     for k in 0..l - 1 {
         params.layers[k].step = monotone_step(params.layers[k].rho, norms[k + 1].l2);

@@ -1,4 +1,4 @@
-//! Exercises the panic handler and the `MAY_PANIC` pattern (HOUSE_STYLE §12): declares the panic
+//! Exercises the panic handler and the `MAY_PANIC` pattern (docs/toolchain.md §5): declares the panic
 //! with `expect_panic()`, then panics. The handler prints `panicked (expected): …` and exits 0.
 //! A panic without `expect_panic()` exits with `EXIT_PANIC` (101) instead.
 #![no_std]

@@ -1,4 +1,4 @@
-//! Exact instruction counts under QEMU (issue 4 §3, TOOLCHAIN.md §8): runs one inference and one
+//! Exact instruction counts under QEMU (docs/toolchain.md §8): runs one inference and one
 //! certificate of each norm on the embedded model (`LIFTED_MODEL`), then every layer's kernels —
 //! the kernels before this change (`kernels_baseline`), the current portable ones and, on
 //! `thumbv7em-none-eabihf`, the hand-written one (`kernels_asm`) — each between the marker

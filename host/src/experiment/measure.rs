@@ -1,4 +1,4 @@
-//! Robustness measurements of a parameter set (SPEC §7.5–§7.6): the model is exported with its
+//! Robustness measurements of a parameter set (docs/method.md §7.5–§7.6): the model is exported with its
 //! sound certificate constants and every number comes from `lifted_core` (`infer`, `certify`) —
 //! PGD accuracy through the deployed inference, certified accuracy through the stored
 //! certificate, exactly what a device would report.

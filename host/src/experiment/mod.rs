@@ -1,4 +1,4 @@
-//! Experiment grids (issue "reproduce the paper's experiments"): `lifted experiment run` trains
+//! Experiment grids (docs/method.md §7): `lifted experiment run` trains
 //! every job of an experiment file as an independent, seeded, resumable run, measures it per
 //! epoch and at the validation-selected epoch, and writes one folder per run plus a grid summary;
 //! `lifted experiment report` turns the results into Figure-1 plots and tables.

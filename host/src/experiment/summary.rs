@@ -30,7 +30,7 @@ pub struct RunSummary {
     pub seed: u64,
     /// The training configuration.
     pub config: TrainConfig,
-    /// Validation-selected epoch (SPEC §7.5; ties go to the earlier epoch).
+    /// Validation-selected epoch (docs/method.md §7.5; ties go to the earlier epoch).
     pub best_epoch: usize,
     /// Validation accuracy at that epoch.
     pub val_acc: f64,
@@ -58,7 +58,7 @@ pub struct RunSummary {
     /// (0 for refused or misclassified samples).
     pub radius_quantiles: BTreeMap<String, [f64; 3]>,
     /// Samples certified at a PGD radius and broken by PGD there (must be 0: the soundness gate
-    /// of SPEC §7.6).
+    /// of docs/method.md §7.6).
     pub soundness_violations: usize,
 }
 

@@ -1,4 +1,4 @@
-//! The baselines (SPEC §5.1–5.2): back-propagation through the forward pass, and input
+//! The baselines (docs/method.md §5.1–5.2): back-propagation through the forward pass, and input
 //! adversarial training with one η-step or PGD in an ℓ2 / ℓ∞ ball.
 
 use rand_chacha::ChaCha8Rng;
@@ -137,7 +137,7 @@ pub struct AttackSpec {
     pub clamp: bool,
 }
 
-/// The attacked inputs x' (SPEC §5.2): x + η∇_xℓ, or PGD from a uniform random start in the ball,
+/// The attacked inputs x' (docs/method.md §5.2): x + η∇_xℓ, or PGD from a uniform random start in the ball,
 /// projected onto ball ∩ [0, 1]ⁿ after every step.
 pub fn attack<T: Real>(
     net: &Net<T>,

@@ -17,7 +17,7 @@ use crate::data::{self, DatasetKind};
 
 /// Flags of `lifted train`. Every hyperparameter flag overrides the config file.
 #[derive(Debug, Clone, Default, Args)]
-#[command(about = "Train a lifted network (any SPEC §5 objective) and write a run folder")]
+#[command(about = "Train a lifted network (objectives: docs/method.md §5) and write a run folder")]
 pub struct TrainArgs {
     /// TOML configuration (keys as in the run folder's config.toml); flags override it.
     #[arg(long, value_name = "FILE")]
@@ -255,7 +255,7 @@ impl TrainArgs {
             cfg.data.n_train = Some(n);
         }
         if cfg.widths.is_empty() {
-            // Default architecture: two hidden layers of 128 (SPEC §7.2), output = classes.
+            // Default architecture: two hidden layers of 128 (docs/method.md §7.2), output = classes.
             let classes = cfg.data.kind().map_or(10, DatasetKind::classes);
             cfg.widths = vec![128, 128, classes];
         }

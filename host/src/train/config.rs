@@ -1,6 +1,6 @@
 //! The training configuration: one flat, serde-friendly struct (TOML and JSON), its defaults
-//! (SPEC §7.3 and §9) and the construction-time checks, including the well-posedness
-//! conditions of SPEC §5.9.
+//! (docs/method.md §7.3 and §9) and the construction-time checks, including the well-posedness
+//! conditions of docs/method.md §5.9.
 
 use std::path::PathBuf;
 
@@ -99,7 +99,7 @@ pub struct TrainConfig {
     /// Learning rate of the log-γ descent.
     pub gamma_lr: f64,
     /// Family B: after every step, rescale W_1 … W_{L−1} so that the sound lower bound of the
-    /// strong-convexity modulus λ_min(T) (SPEC §3.3) stays ≥ this; a negative value disables the
+    /// strong-convexity modulus λ_min(T) (docs/method.md §3.3) stays ≥ this; a negative value disables the
     /// projection.
     pub hopfield_mu_min: f64,
     /// Lipschitz-margin training (see [`super::lipmargin`]): the output loss is taken at the
@@ -108,7 +108,7 @@ pub struct TrainConfig {
     pub lip_margin_eps: f64,
     /// Weight λ_E of the certificate's float-error term in the Lipschitz margin: every non-true
     /// logit is also raised by λ_E·Ê(x), the estimated float error bound of the sound certificate
-    /// (SPEC §8.6), with its gradient through ‖W_k‖_∞ (see [`super::lipmargin`]); 0: off.
+    /// (docs/method.md §8.6), with its gradient through ‖W_k‖_∞ (see [`super::lipmargin`]); 0: off.
     pub lip_margin_float: f64,
     /// Warm-started power-iteration steps per minibatch for the σ_k of the Lipschitz margin.
     pub lip_margin_power_iters: u32,
@@ -118,7 +118,7 @@ pub struct TrainConfig {
     /// How the margin enters the loss: the shifted logits, or GloRo's ⊥ class (cross-entropy
     /// with `bp` or `input-at` only).
     pub lip_margin_loss: MarginLoss,
-    /// Scale of the initial weights (SPEC §7.2 is 1).
+    /// Scale of the initial weights (docs/method.md §7.2 is 1).
     pub init_gain: f64,
     /// Number of epochs (epoch 0, the measurement pass, is extra).
     pub epochs: usize,
@@ -277,7 +277,7 @@ impl TrainConfig {
         toml::to_string(self).context("writing the training configuration as TOML")
     }
 
-    /// Checks the configuration against the data (`input_dim`, `classes`) and SPEC §5.9.
+    /// Checks the configuration against the data (`input_dim`, `classes`) and docs/method.md §5.9.
     ///
     /// # Errors
     /// The first violated condition, with the fix.
@@ -371,7 +371,7 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// Whether the output block of phase `t` is well posed for γ_L = `gamma_l` (SPEC §4.1):
+    /// Whether the output block of phase `t` is well posed for γ_L = `gamma_l` (docs/method.md §4.1):
     /// κ + μ_y + μ_g > 0 with κ = γ_L/β, and for cross-entropy also |μ_y + μ_g| < 2κ.
     pub fn output_block_ok(&self, t: &PhaseTerm, gamma_l: f64) -> bool {
         let kappa = gamma_l / self.beta;
@@ -472,17 +472,17 @@ impl TrainConfig {
             }
             Objective::Relaxed => ensure!(
                 self.potential == Potential::FenchelYoung,
-                "relaxed uses the layer distance d_γ around the forward pass (SPEC §5.7) — use --potential fenchel-young"
+                "relaxed uses the layer distance d_γ around the forward pass (docs/method.md §5.7) — use --potential fenchel-young"
             ),
             _ => {}
         }
-        // SPEC §4.1/§5.9: the output block of every phase must be well posed.
+        // docs/method.md §4.1/§5.9: the output block of every phase must be well posed.
         let gl = g[g.len() - 1];
         for t in self.phase_terms() {
             if t.sign < 0.0 && gl / beta + t.mu_y + t.mu_g <= 0.0 {
                 let (lu, lt) = (-t.mu_y, t.mu_g);
                 bail!(
-                    "ill-posed {}: the adversarial output block needs β·(λ_u − λ_t) < γ_L (SPEC §5.9), \
+                    "ill-posed {}: the adversarial output block needs β·(λ_u − λ_t) < γ_L (docs/method.md §5.9), \
                      but β = {beta}, λ_u = {lu}, λ_t = {lt}, γ_L = {gl} — lower --beta below {} or raise γ_L",
                     self.objective,
                     if lu > lt { gl / (lu - lt) } else { f64::INFINITY }

@@ -1,5 +1,5 @@
-//! Per-batch step sizes of the family-A hidden update (SPEC §4.2) and the family-B
-//! strong-convexity monitor and projection (SPEC §3.3).
+//! Per-batch step sizes of the family-A hidden update (docs/method.md §4.2) and the family-B
+//! strong-convexity monitor and projection (docs/method.md §3.3).
 
 use lifted_core::bounds::monotone_step;
 use lifted_core::bounds::spectral::{power_iteration_lower, spectral_upper};
@@ -34,7 +34,7 @@ pub fn hidden_sigmas<T: Real>(net: &Net<T>, gram_steps: u32) -> Vec<f64> {
 
 /// The damped steps η_k = 1/(1 + L_k), indexed by block k (length L + 1; 1 for k = 0 and L).
 ///
-/// - `sound-gram:S`: L_k = ρ_k·σ̄_k² with σ̄_k from S Gram-iteration steps (sound, SPEC §8.5),
+/// - `sound-gram:S`: L_k = ρ_k·σ̄_k² with σ̄_k from S Gram-iteration steps (sound, docs/method.md §8.5),
 ///   rounded so that the step never exceeds the monotone one ([`monotone_step`]).
 /// - `power:I:F`: σ_k = F × (power iteration, I steps), L_k = ρ_k σ_k² (may undershoot).
 /// - `dp-formula`: L_k = max(0, σ_k² − 1)/2·|1 − 2α| with σ_k from 3 power steps; `alpha` is the
@@ -147,7 +147,7 @@ impl SigmaCache {
     }
 }
 
-/// λ_min(T) for the tridiagonal T_kk = γ_k, T_{k,k+1} = −γ_{k+1}σ_k (SPEC §3.3): a lower bound of
+/// λ_min(T) for the tridiagonal T_kk = γ_k, T_{k,k+1} = −γ_{k+1}σ_k (docs/method.md §3.3): a lower bound of
 /// the family-B strong-convexity modulus μ when every σ_k ≥ ‖W_k‖₂. (Computed by Jacobi
 /// iteration in f64: a monitor, not a certificate.)
 pub fn mu_lower(gamma: &[f64], sigmas: &[f64]) -> f64 {
@@ -226,7 +226,7 @@ mod tests {
     fn tridiagonal_modulus() {
         // One hidden layer, γ = 1: λ_min = 1 − σ_1.
         assert!((mu_lower(&[1.0, 1.0], &[0.25]) - 0.75).abs() < 1e-12);
-        // L = 3 with γ = 1 is well posed iff σ_1² + σ_2² < 1 (SPEC §3.3).
+        // L = 3 with γ = 1 is well posed iff σ_1² + σ_2² < 1 (docs/method.md §3.3).
         assert!(mu_lower(&[1.0; 3], &[0.6, 0.79]) > 0.0);
         assert!(mu_lower(&[1.0; 3], &[0.6, 0.81]) < 0.0);
     }

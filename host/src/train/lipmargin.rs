@@ -5,8 +5,8 @@
 //!
 //! where w_i are the rows of W_{L−1} and σ_k = ‖W_k v̂_k‖ is the power-iteration estimate of
 //! ‖W_k‖₂. K_yj is the same per-pair quantity as the stored ℓ2 certificate constant of a
-//! forward-deployed model (SPEC §8.1–8.2). The certificate uses sound Gram-iteration upper
-//! bounds σ̄_k ≥ σ_k instead of the power-iteration estimate (a lower bound, SPEC §8.5), so its
+//! forward-deployed model (docs/method.md §8.1–8.2). The certificate uses sound Gram-iteration upper
+//! bounds σ̄_k ≥ σ_k instead of the power-iteration estimate (a lower bound, docs/method.md §8.5), so its
 //! constant is never below the one trained against; with converged vectors the gap is tiny.
 //!
 //! Gradients. With the vectors v̂_k held fixed, σ_k = ‖W_k v̂_k‖ is differentiable with
@@ -20,7 +20,7 @@
 //! solution, which [`LipMargin::grad_acc`] carries through K.
 //!
 //! **Float-error term (optional).** The sound certificate also subtracts a float error bound
-//! E(x) = 2(ξ_L + ξᵇ_L) from every margin (SPEC §8.6). It is driven by the ∞-norm product
+//! E(x) = 2(ξ_L + ξᵇ_L) from every margin (docs/method.md §8.6). It is driven by the ∞-norm product
 //! Π_k ‖W_k‖_∞ and can be larger than ε·K. With a weight λ_E > 0 the shift of every non-true
 //! class gains λ_E·Ê(x), where Ê is the certificate's forward error recursion (`lifted_core`'s
 //! `Track` for forward updates, seal factors omitted) evaluated with the sample's forward-pass

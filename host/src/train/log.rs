@@ -1,4 +1,4 @@
-//! The per-epoch log (SPEC §7.5, the columns this trainer measures): CSV and JSON lines.
+//! The per-epoch log (docs/method.md §7.5, the columns this trainer measures): CSV and JSON lines.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -29,11 +29,11 @@ pub struct EpochRecord {
     pub lip_bound: f64,
     /// Wall-clock seconds of the epoch (training and evaluation).
     pub seconds: f64,
-    /// Family B: λ_min(T), a lower bound of the strong-convexity modulus (SPEC §3.3).
+    /// Family B: λ_min(T), a lower bound of the strong-convexity modulus (docs/method.md §3.3).
     pub mu_lower: Option<f64>,
     /// γ_1 … γ_L at the end of the epoch.
     pub gamma: Vec<f64>,
-    /// Extra per-epoch measurements (SPEC §7.5 `pgd_acc[norm, ε]`, `cert_acc[norm, ε]`), keyed
+    /// Extra per-epoch measurements (docs/method.md §7.5 `pgd_acc[norm, ε]`, `cert_acc[norm, ε]`), keyed
     /// by column name (e.g. `pgd_linf_0.1`, `cert_l2_0.3`); empty unless a measurement was
     /// attached (see [`super::train_in_dir_measured`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -1,5 +1,5 @@
 //! Per-epoch measurements: accuracy of the free state, the Lipschitz estimate ‖W_{L−1}⋯W_0‖₂
-//! and the sound bound Π σ̄_k (SPEC §7.5).
+//! and the sound bound Π σ̄_k (docs/method.md §7.5).
 
 use lifted_core::bounds::norms::mul_up;
 use lifted_core::bounds::spectral::spectral_upper;
@@ -48,7 +48,7 @@ pub fn sym_eigenvalues(a: &mut [f64], n: usize) -> Vec<f64> {
 
 /// ‖W_{L−1}⋯W_0‖₂ in f64: the product P (C × n_0) is formed in f64, then the largest eigenvalue of
 /// the small Gram matrix P Pᵀ (C × C) by Jacobi iteration (exact to rounding). Neither an upper nor
-/// a lower bound of a ReLU network's Lipschitz constant (SPEC §7.5).
+/// a lower bound of a ReLU network's Lipschitz constant (docs/method.md §7.5).
 pub fn lip_estimate<T: Real>(net: &Net<T>) -> f64 {
     let l = net.depth();
     let w = |k: usize| -> Mat<f64> {

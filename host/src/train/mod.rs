@@ -1,4 +1,4 @@
-//! Training of lifted networks (SPEC §2–§7): every objective of SPEC §5 for both potential
+//! Training of lifted networks (docs/method.md §2–§7): every objective of docs/method.md §5 for both potential
 //! families, with batched K-sweep phases, Adam, per-epoch logs, best-epoch selection and
 //! resumable checkpoints.
 //!
@@ -12,7 +12,7 @@
 //! - [`train`] runs in memory; [`train_in_dir`] also writes `config.toml`, `config.json`,
 //!   `log.csv`, `log.jsonl`, `best.params.json`, `last.params.json` and `checkpoint.json`, and
 //!   continues a run bit for bit with `resume = true`.
-//! - All kernels are generic over [`Real`] (f32 for training, f64 for the SPEC §6 oracles).
+//! - All kernels are generic over [`Real`] (f32 for training, f64 for the docs/method.md §6 oracles).
 //! - Randomness: ChaCha8 seeded with `seed` (stream 0: weights; stream 1: shuffles, random
 //!   targets, PGD starts; stream 2: the Lipschitz-margin power-iteration start vectors). Linear algebra runs on `matrixmultiply` in a rayon pool of `threads`
 //!   threads, cut into fixed chunks (see [`linalg`]): a seed and a thread count give the same bits.
@@ -74,7 +74,7 @@ pub struct TrainResult {
     pub best_epoch: usize,
     /// Its validation accuracy.
     pub best_val_acc: f64,
-    /// Its test accuracy (the reported number, SPEC §7.5).
+    /// Its test accuracy (the reported number, docs/method.md §7.5).
     pub best_test_acc: f64,
     /// Parameters after the last completed epoch.
     pub last: ModelParams,
@@ -91,7 +91,7 @@ pub struct TrainResult {
 /// [`TrainResult::diverged`] set.
 ///
 /// # Errors
-/// An invalid configuration (including the well-posedness conditions of SPEC §5.9).
+/// An invalid configuration (including the well-posedness conditions of docs/method.md §5.9).
 pub fn train(cfg: &TrainConfig, splits: &Splits, progress: &mut Progress) -> Result<TrainResult> {
     Trainer::new(cfg, splits)?.run(progress, |_, _| Ok(()))
 }

@@ -1,5 +1,5 @@
 //! The trainable network: weights W_0 … W_{L−1}, biases, activations and the layer weights γ,
-//! with the batched forward pass, seeded initialisation (SPEC §7.2) and gradient buffers.
+//! with the batched forward pass, seeded initialisation (docs/method.md §7.2) and gradient buffers.
 
 use lifted_core::Activation;
 use rand_chacha::ChaCha8Rng;
@@ -85,7 +85,7 @@ pub fn dact<T: Real>(a: Activation, v: T) -> T {
 }
 
 impl<T: Real> Net<T> {
-    /// Seeded initialisation (SPEC §7.2): W_{k−1} ~ gain·N(0, 1)/√n_{k−1} (784 inputs: 1/28),
+    /// Seeded initialisation (docs/method.md §7.2): W_{k−1} ~ gain·N(0, 1)/√n_{k−1} (784 inputs: 1/28),
     /// biases 0, hidden activation `hidden`, identity output.
     pub fn init(
         input_dim: usize,

@@ -1,5 +1,5 @@
-//! Objective values and gradients of one batch (SPEC §5): the lifted objectives through their
-//! K-sweep phases and the Danskin/envelope gradients of SPEC §5.10, with the γ hyper-gradient.
+//! Objective values and gradients of one batch (docs/method.md §5): the lifted objectives through their
+//! K-sweep phases and the Danskin/envelope gradients of docs/method.md §5.10, with the γ hyper-gradient.
 
 use lifted_core::schedule::Update;
 use lifted_core::Family;
@@ -68,7 +68,7 @@ pub struct BatchResult<T> {
     pub gamma_grad: Vec<f64>,
 }
 
-/// The free state: the forward pass under family A (the exact minimiser of U, SPEC §3.1), the
+/// The free state: the forward pass under family A (the exact minimiser of U, docs/method.md §3.1), the
 /// K-sweep free phase z° from the configured init under family B (the deployed map).
 pub fn free_state<T: Real>(
     net: &Net<T>,
@@ -97,7 +97,7 @@ pub fn free_state<T: Real>(
     }
 }
 
-/// Target classes g for the targeted objective (SPEC §5.8), from the free logits.
+/// Target classes g for the targeted objective (docs/method.md §5.8), from the free logits.
 pub fn choose_targets<T: Real>(
     target: Target,
     logits: &Mat<T>,
@@ -145,8 +145,8 @@ pub fn phase_spec<'a, T: Real>(
 
 /// Value and gradients of a lifted objective on one batch, from a given free state.
 ///
-/// J_i = Σ_phases sign·Φ(ẑ_i); ∇_θ J = Σ_phases (sign/β)[∇_θ Pot(ẑ) − ∇_θ Pot(z°)] (Danskin, SPEC
-/// §5.10; the z° term vanishes under family A and d_γ); ∂J/∂γ_k = Σ (sign/β)(φ_k(ẑ) − φ_k(z°)).
+/// J_i = Σ_phases sign·Φ(ẑ_i); ∇_θ J = Σ_phases (sign/β)[∇_θ Pot(ẑ) − ∇_θ Pot(z°)] (Danskin,
+/// docs/method.md §5.10; the z° term vanishes under family A and d_γ); ∂J/∂γ_k = Σ (sign/β)(φ_k(ẑ) − φ_k(z°)).
 pub fn lifted_batch<T: Real>(
     net: &Net<T>,
     spec: &LiftedSpec,

@@ -1,4 +1,4 @@
-//! The option enums of the training configuration (SPEC §9), each with one string form used on
+//! The option enums of the training configuration (docs/method.md §9), each with one string form used on
 //! the command line, in TOML and in JSON (`FromStr` / `Display`, serde through the string).
 
 use std::fmt;
@@ -55,7 +55,7 @@ macro_rules! keyword_enum {
 }
 
 keyword_enum!(
-    /// The training objective (SPEC §5; names as in §9).
+    /// The training objective (docs/method.md §5; names as in §9).
     Objective {
         /// Back-propagation on the loss of the forward pass (§5.1).
         Bp = "bp",
@@ -82,7 +82,7 @@ impl Objective {
 }
 
 keyword_enum!(
-    /// The network potential (SPEC §3).
+    /// The network potential (docs/method.md §3).
     Potential {
         /// Family A, the Fenchel–Young divergence; the free state is the forward pass.
         FenchelYoung = "fenchel-young",
@@ -102,7 +102,7 @@ impl Potential {
 }
 
 keyword_enum!(
-    /// The target loss ℓ (SPEC §3.4).
+    /// The target loss ℓ (docs/method.md §3.4).
     LossKind {
         /// ½‖z_L − y‖² on one-hot targets (closed-form output updates).
         Squared = "squared",
@@ -112,7 +112,7 @@ keyword_enum!(
 );
 
 keyword_enum!(
-    /// State initialisation before the sweeps (SPEC §4.4).
+    /// State initialisation before the sweeps (docs/method.md §4.4).
     InitKind {
         /// Start from the feed-forward pass.
         Forward = "forward",
@@ -132,7 +132,7 @@ impl InitKind {
 }
 
 keyword_enum!(
-    /// The sweep schedule (SPEC §4.4).
+    /// The sweep schedule (docs/method.md §4.4).
     ScheduleKind {
         /// Backward over the hidden blocks, forward, then the output.
         BwdFwd = "bwd-fwd",
@@ -152,7 +152,7 @@ impl ScheduleKind {
 }
 
 keyword_enum!(
-    /// Where the relaxed objective's adversary injects its perturbation (SPEC §5.7).
+    /// Where the relaxed objective's adversary injects its perturbation (docs/method.md §5.7).
     RelaxedDistance {
         /// z_k = f_k(a_k) + δ_k (the default d_γ).
         PostActivation = "post-activation",
@@ -162,7 +162,7 @@ keyword_enum!(
 );
 
 keyword_enum!(
-    /// The input attack of `input-at` (SPEC §5.2).
+    /// The input attack of `input-at` (docs/method.md §5.2).
     Attack {
         /// One un-normalised gradient step x + η∇ℓ.
         Step = "step",
@@ -176,7 +176,7 @@ keyword_enum!(
 keyword_enum!(
     /// The learning-rate schedule over the update steps.
     LrSchedule {
-        /// `lr` throughout (SPEC §7.3).
+        /// `lr` throughout (docs/method.md §7.3).
         Constant = "constant",
         /// lr·½(1 + cos(π t/T)) at update step t of T = epochs × minibatches (a resumed run with
         /// more `--epochs` continues on the stretched curve).
@@ -211,7 +211,7 @@ impl LrSchedule {
 }
 
 keyword_enum!(
-    /// γ meta-learning (SPEC §5.10).
+    /// γ meta-learning (docs/method.md §5.10).
     MetaGamma {
         /// γ stays fixed.
         Off = "off",
@@ -220,7 +220,7 @@ keyword_enum!(
     }
 );
 
-/// Hidden-layer activation (SPEC §2): `relu` or `clipped-relu:H`.
+/// Hidden-layer activation (docs/method.md §2): `relu` or `clipped-relu:H`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum HiddenActivation {
@@ -272,7 +272,7 @@ impl FromStr for HiddenActivation {
 }
 string_serde!(HiddenActivation);
 
-/// How the family-A damping L_k (step η_k = 1/(1 + L_k)) is chosen (SPEC §4.2).
+/// How the family-A damping L_k (step η_k = 1/(1 + L_k)) is chosen (docs/method.md §4.2).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Damping {
@@ -319,7 +319,7 @@ impl FromStr for Damping {
 }
 string_serde!(Damping);
 
-/// The target class g of the targeted objective (SPEC §5.8).
+/// The target class g of the targeted objective (docs/method.md §5.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Target {

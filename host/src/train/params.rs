@@ -110,7 +110,7 @@ impl From<ModelParamsJson> for ModelParams {
 
 /// The deployable parameters of `net` trained with `cfg`: family, init, schedule and K from the
 /// config; ρ_k from γ; η_k from the configured damping on the final weights (for `sound-gram`
-/// the monotone step of SPEC §4.2). `metadata` is a JSON object with the trainer's settings.
+/// the monotone step of docs/method.md §4.2). `metadata` is a JSON object with the trainer's settings.
 pub fn to_model_params(
     net: &Net<f32>,
     cfg: &TrainConfig,
@@ -199,7 +199,7 @@ pub fn net_from_params(p: &ModelParams) -> Result<Net<f32>> {
 }
 
 /// Writes `p` to a `*.params.json` file in the project's canonical layout
-/// ([`crate::params_io`]: row-per-output weights, SPEC §9 names), atomically.
+/// ([`crate::params_io`]: row-per-output weights, docs/method.md §9 names), atomically.
 ///
 /// # Errors
 /// I/O, or parameters that cannot be written (e.g. NaN).

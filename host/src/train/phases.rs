@@ -1,4 +1,4 @@
-//! Batched K-sweep phases (SPEC §4): the closed-form output updates (§4.1), the hidden block
+//! Batched K-sweep phases (docs/method.md §4): the closed-form output updates (§4.1), the hidden block
 //! updates of family A (§4.2), family B (§4.3) and the relaxed distance d_γ (§5.7), run along
 //! exactly the `lifted_core::schedule::Updates` list. The potentials, Φ and the gradients are in
 //! [`super::potential`] (re-exported here).
@@ -194,7 +194,7 @@ pub fn run_shifted<T: Real>(
     }
 }
 
-/// The output block minimiser for pre-activations `a` (SPEC §4.1): (κa + μ_y e_y + μ_g e_g)/(κ + μ_y + μ_g)
+/// The output block minimiser for pre-activations `a` (docs/method.md §4.1): (κa + μ_y e_y + μ_g e_g)/(κ + μ_y + μ_g)
 /// for the squared loss, κ = γ_L/β; z_L = a in the free phase. With a shift h (loss at z_L + h)
 /// the squared-loss numerator gains −(μ_y + μ_g)h and the cross-entropy softmax is taken at z + h.
 fn output_block<T: Real>(

@@ -1,4 +1,4 @@
-//! The potentials and losses of a state (SPEC §3, §5.10): per-sample φ_k, the phase objective
+//! The potentials and losses of a state (docs/method.md §3, §5.10): per-sample φ_k, the phase objective
 //! Φ, the parameter gradient of Σ_k γ_k φ_k (the Danskin tables), and the loss helpers.
 
 use lifted_core::Family;
@@ -61,7 +61,7 @@ pub fn loss_grad_row<T: Real>(loss: LossKind, z: &[T], c: usize) -> Vec<T> {
 }
 
 /// Per-block residuals R_k (B × n_k) and inputs (post z_{k−1}) with ∇_{W_{k−1}} Σγφ = −γ_k R_kᵀ z_{k−1}
-/// and ∇_{b_{k−1}} = −γ_k Σ_i R_k (SPEC §5.10): family A r_k = z_k − f_k(a_k); family B z_k;
+/// and ∇_{b_{k−1}} = −γ_k Σ_i R_k (docs/method.md §5.10): family A r_k = z_k − f_k(a_k); family B z_k;
 /// d_γ post f'_k(a_k) ⊙ r_k; d_γ pre u_k − a_k.
 fn residual<T: Real>(
     net: &Net<T>,
@@ -113,7 +113,7 @@ pub fn potential_grad_acc<T: Real>(
 }
 
 /// φ_k(z_i) for k = 1 … L (outer index k − 1) and every sample i: family A D_k (stable form,
-/// SPEC §3.1), family B E_k = ½‖z_k‖² − ⟨z_k, a_k⟩, d_γ ½‖z_k − f_k(a_k)‖² (post) or ½‖u_k − a_k‖² (pre).
+/// docs/method.md §3.1), family B E_k = ½‖z_k‖² − ⟨z_k, a_k⟩, d_γ ½‖z_k − f_k(a_k)‖² (post) or ½‖u_k − a_k‖² (pre).
 pub fn phi<T: Real>(net: &Net<T>, family: Family, rule: HiddenRule, z: &State<T>) -> Vec<Vec<T>> {
     let half = T::from_f64(0.5);
     (1..=net.depth())

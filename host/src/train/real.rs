@@ -1,5 +1,5 @@
 //! The scalar type of the training kernels: `f32` for training, `f64` for the test oracles
-//! (SPEC §6 asks for f64 on tiny networks), so both run the very same code.
+//! (docs/method.md §6 asks for f64 on tiny networks), so both run the very same code.
 
 use std::fmt::{Debug, Display};
 use std::iter::Sum;

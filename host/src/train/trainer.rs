@@ -1,4 +1,4 @@
-//! The epoch loop (SPEC §5.11): seeded shuffling, one optimiser step per minibatch, the
+//! The epoch loop (docs/method.md §5.11): seeded shuffling, one optimiser step per minibatch, the
 //! end-of-epoch measurements, best-epoch selection, divergence detection and checkpoints.
 
 use std::sync::Arc;
@@ -513,9 +513,9 @@ impl<'d> Trainer<'d> {
         Ok((loss, correct))
     }
 
-    /// One descent step of log γ along the hyper-gradient ∂J/∂γ_k = ±(1/β)φ_k (SPEC §5.10), with
+    /// One descent step of log γ along the hyper-gradient ∂J/∂γ_k = ±(1/β)φ_k (docs/method.md §5.10), with
     /// Σ_k log γ_k held fixed (the step is projected onto that plane). A step that would make an
-    /// output block ill posed (SPEC §5.9) is skipped.
+    /// output block ill posed (docs/method.md §5.9) is skipped.
     fn meta_gamma_step(&self, net: &mut Net<f32>, dj_dgamma: &[f64]) {
         let g: Vec<f64> = net.gamma.iter().map(|&v| f64::from(v)).collect();
         let ds: Vec<f64> = g.iter().zip(dj_dgamma).map(|(gk, d)| gk * d).collect();

@@ -1,4 +1,4 @@
-//! All certificate constants of a model, computed soundly in f64 (SPEC §8.2–§8.5).
+//! All certificate constants of a model, computed soundly in f64 (docs/method.md §8.2–§8.5).
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -78,7 +78,7 @@ pub enum RecursionNorm {
     Inf,
 }
 
-/// Result of the block recursion over the schedule (SPEC §8.2).
+/// Result of the block recursion over the schedule (docs/method.md §8.2).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sensitivity {
     /// δ_k after the last update: a Lipschitz bound of x ↦ z_k^{(K)} (k = 0 … L).
@@ -291,7 +291,7 @@ fn is_forward_deployment(model: &ModelParams) -> bool {
     )
 }
 
-/// Computes every certificate constant of `model` (SPEC §8.8), rounded up to f32.
+/// Computes every certificate constant of `model` (docs/method.md §8.8), rounded up to f32.
 ///
 /// Under forward deployment (family A with forward init, or K = 0) the deployed map is the forward
 /// pass, so the product-of-norms bound applies; the minimum with the sweep recursion is stored.
@@ -403,7 +403,7 @@ pub fn compute(model: &ModelParams, limits: &Limits) -> Constants {
     }
 }
 
-/// The largest family-A step η = 1/(1 + ρσ̄²) that keeps the damped update monotone (SPEC §4.2),
+/// The largest family-A step η = 1/(1 + ρσ̄²) that keeps the damped update monotone (docs/method.md §4.2),
 /// rounded down to f32 so that the stored step never exceeds it.
 pub fn monotone_step(rho: f32, sigma_upper: f64) -> f32 {
     let l = mul_up(mul_up(f64::from(rho), sigma_upper), sigma_upper);

@@ -1,7 +1,7 @@
 //! Rigorous f64 upper bounds of norms of f32 vectors and matrices, and directed-rounding helpers.
 //!
 //! Every bound here is **at least** the exact real value for the exact real numbers that the f32
-//! inputs denote (SPEC §8.5, §8.6). Nothing depends on the FPU rounding mode: f64 arithmetic is
+//! inputs denote (docs/method.md §8.5, §8.6). Nothing depends on the FPU rounding mode: f64 arithmetic is
 //! assumed to round to nearest (IEEE 754 binary64), and each computed value is made an upper bound
 //! by an explicit error term and by [`up`] (`next_up`).
 //!
@@ -53,7 +53,7 @@ pub(crate) fn down(x: f64) -> f64 {
 
 /// The smallest f32 that is `>= x`: rounds `x` to f32 towards +∞.
 ///
-/// Computed as `let v = x as f32; if (v as f64) < x { v.next_up() } else { v }` (SPEC §8.6).
+/// Computed as `let v = x as f32; if (v as f64) < x { v.next_up() } else { v }` (docs/method.md §8.6).
 /// NaN gives NaN, `+∞` gives `+∞`, and values above `f32::MAX` give `+∞`.
 #[inline]
 pub fn to_f32_up(x: f64) -> f32 {

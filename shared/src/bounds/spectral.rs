@@ -1,4 +1,4 @@
-//! Sound upper bounds on the spectral norm σ₁(W) = ‖W‖₂ of an f32 matrix (SPEC §8.5).
+//! Sound upper bounds on the spectral norm σ₁(W) = ‖W‖₂ of an f32 matrix (docs/method.md §8.5).
 //!
 //! [`spectral_upper`] returns the minimum of three rigorous upper bounds, each computed in f64 with
 //! explicit rounding-error terms and upward rounding ([`super::norms`]):
@@ -148,7 +148,7 @@ pub fn spectral_upper(w: &[f32], rows: usize, cols: usize, gram_steps: u32) -> S
 ///
 /// The final quotient is evaluated with downward rounding and an explicit bound on the rounding
 /// error of Wv, so the result is a lower bound in exact arithmetic too. It is informational only
-/// (SPEC §8.5): never certify with it. 0 for a zero or empty matrix; NaN if an entry is NaN or
+/// (docs/method.md §8.5): never certify with it. 0 for a zero or empty matrix; NaN if an entry is NaN or
 /// infinite.
 ///
 /// # Panics

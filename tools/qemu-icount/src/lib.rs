@@ -8,7 +8,7 @@
 //! TB starting at `end` executes; the region's count is the sum of the sizes of the TBs executed in
 //! between, the `begin` TB included and the `end` TB excluded. That is the number of instructions
 //! from the first instruction of `begin` up to (not including) the first instruction of `end` —
-//! the same quantity as the exec-trace method of TOOLCHAIN.md §8. Marker functions are only
+//! the same quantity as the exec-trace method of docs/toolchain.md §8. Marker functions are only
 //! entered through calls, so a TB always starts at them. The count is exact as long as no TB is
 //! left early (an exception in the middle of the region); the measured regions raise none.
 //!

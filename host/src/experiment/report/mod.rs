@@ -1,4 +1,4 @@
-//! `lifted experiment report`: Figure 1 (SPEC §7.7), per-epoch robustness curves and the result
+//! `lifted experiment report`: Figure 1 (docs/method.md §7.7), per-epoch robustness curves and the result
 //! tables of an experiment grid, from whatever its runs have written so far.
 //!
 //! For every job of the grid the report reads the run folder's `summary.json` (present once the
@@ -48,7 +48,7 @@ pub struct ReportOutcome {
     pub partial: usize,
     /// Runs with neither.
     pub missing: usize,
-    /// Soundness violations summed over the finished runs (must be 0, SPEC §7.6).
+    /// Soundness violations summed over the finished runs (must be 0, docs/method.md §7.6).
     pub soundness_violations: usize,
     /// Files that could not be read, figures that were skipped, ….
     pub warnings: Vec<String>,

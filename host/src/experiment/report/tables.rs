@@ -224,7 +224,7 @@ pub(super) fn tables_md(r: &ReportJson) -> String {
     if !bad.is_empty() {
         s.push_str(
             "> **⚠ SOUNDNESS VIOLATIONS.** Test samples certified at ε and broken by PGD at ε \
-             (SPEC §7.6): a bug in the certificate or the attack, never a statistic.\n>\n",
+             (docs/method.md §7.6): a bug in the certificate or the attack, never a statistic.\n>\n",
         );
         for b in &bad {
             let _ = writeln!(
