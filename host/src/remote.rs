@@ -892,12 +892,10 @@ pub fn run(args: &RemoteArgs) -> Result<Report> {
     );
     let timeout = Duration::from_secs_f64(args.timeout);
     let path = args.model.clone().unwrap_or_else(default_model);
-    let bytes = std::fs::read(&path).with_context(|| {
-        format!(
-            "reading model {} — pass the blob the firmware was built with as --model",
-            path.display()
-        )
-    })?;
+    let bytes = crate::model_file::read_model_bytes(
+        &path,
+        "pass the blob the firmware was built with as --model",
+    )?;
     let blob = Blob::from_bytes(&bytes);
     let model = ModelView::new_checked(blob.as_bytes())
         .map_err(|e| anyhow!("loading model {}: {e}", path.display()))?;
