@@ -59,6 +59,31 @@ fn model() -> &'static (tempfile::TempDir, PathBuf) {
     })
 }
 
+// ---- remote --timeout ---------------------------------------------------------------------------
+
+#[test]
+fn remote_timeout_is_bounded() {
+    for t in ["1e30", "inf", "NaN", "0", "-1", "86401", "1e-12"] {
+        fails_with(
+            &[
+                "remote",
+                "--port",
+                "tcp:127.0.0.1:9",
+                &format!("--timeout={t}"),
+            ],
+            &["--timeout", "86400"],
+        );
+    }
+    assert_eq!(
+        lifted::remote::timeout_of(86_400.0).unwrap(),
+        std::time::Duration::from_secs(86_400)
+    );
+    assert_eq!(
+        lifted::remote::timeout_of(0.5).unwrap(),
+        std::time::Duration::from_millis(500)
+    );
+}
+
 // ---- Model files: bounded reads -----------------------------------------------------------------
 
 #[test]
