@@ -124,3 +124,75 @@ fn an_endless_or_huge_model_file_is_refused() {
     ok(&["inspect", s(m)]);
 }
 
+// ---- plot: training-log values --------------------------------------------------------------------
+
+#[test]
+fn plot_refuses_bad_values_in_a_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("fig.png");
+    let header = "epoch,train_loss,train_acc,val_acc,test_acc,lip_estimate,lip_bound,seconds\n";
+    let good = "0,0.1,0.9,0.5,0.5,1.5,3.0,1.0\n";
+    // (bad row, column, words of the message)
+    let cases: [(&str, &str, &str); 9] = [
+        (
+            "1,0.1,0.9,0.6,0.6,abc,3.0,1.0",
+            "lip_estimate",
+            "`abc` is not a number",
+        ),
+        (
+            "1,0.1,0.9,0.6,0.6,1.5,NaN,1.0",
+            "lip_bound",
+            "not a finite number",
+        ),
+        (
+            "1,0.1,0.9,0.6,0.6,1.5,inf,1.0",
+            "lip_bound",
+            "not a finite number",
+        ),
+        ("1,0.1,0.9,0.6,0.6,-2,3.0,1.0", "lip_estimate", "log scale"),
+        ("1,0.1,0.9,0.6,0.6,1.5,0,1.0", "lip_bound", "log scale"),
+        (
+            "1,0.1,0.9,0.6,-0.5,1.5,3.0,1.0",
+            "test_acc",
+            "outside [0, 1]",
+        ),
+        ("1,0.1,0.9,,0.6,1.5,3.0,1.0", "val_acc", "is not a number"),
+        (
+            "x,0.1,0.9,0.6,0.6,1.5,3.0,1.0",
+            "epoch",
+            "`x` is not a number",
+        ),
+        ("-1,0.1,0.9,0.6,0.6,1.5,3.0,1.0", "epoch", "negative"),
+    ];
+    for (i, (row, column, words)) in cases.iter().enumerate() {
+        let run = dir.path().join(format!("run{i}"));
+        std::fs::create_dir_all(&run).unwrap();
+        let log = run.join("log.csv");
+        std::fs::write(&log, format!("{header}{good}{row}\n")).unwrap();
+        fails_with(
+            &["plot", "--log", s(&log), "--out", s(&png)],
+            &[s(&log), "line 3", &format!("column `{column}`"), words],
+        );
+    }
+    assert!(!png.exists(), "no figure may be written from a bad log");
+    let jsonl = dir.path().join("log.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"epoch\":0,\"val_acc\":0.5,\"test_acc\":0.5,\"lip_estimate\":1.5,\"lip_bound\":3.0}\n\
+         {\"epoch\":1,\"val_acc\":0.5,\"test_acc\":0.5,\"lip_estimate\":null,\"lip_bound\":3.0}\n",
+    )
+    .unwrap();
+    fails_with(
+        &["plot", "--log", s(&jsonl), "--out", s(&png)],
+        &[
+            "log.jsonl",
+            "line 2",
+            "column `lip_estimate`",
+            "`null` is not a number",
+        ],
+    );
+    // The same log without the bad row plots.
+    let fine = dir.path().join("fine.csv");
+    std::fs::write(&fine, format!("{header}{good}")).unwrap();
+    ok(&["plot", "--log", s(&fine), "--out", s(&png)]);
+}
