@@ -50,7 +50,7 @@ pub struct CertifyArgs {
     /// with PGD; any success is a broken certificate and makes the command fail.
     #[arg(long)]
     pub self_check: bool,
-    /// PGD restarts per certificate in the self-check.
+    /// PGD restarts per certificate in the self-check (1 to 1000).
     #[arg(long, default_value_t = 3)]
     pub restarts: usize,
     #[command(flatten)]

@@ -45,7 +45,7 @@ pub struct EvaluateArgs {
     /// ℓ2 PGD radii on every hidden block z_k (the later layers run forward).
     #[arg(long, value_delimiter = ',', value_name = "EPS,…")]
     pub pgd_internal: Vec<f64>,
-    /// PGD restarts per sample and radius.
+    /// PGD restarts per sample and radius (1 to 1000).
     #[arg(long, default_value_t = 10)]
     pub restarts: usize,
     #[command(flatten)]

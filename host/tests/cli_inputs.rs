@@ -84,6 +84,150 @@ fn remote_timeout_is_bounded() {
     );
 }
 
+// ---- Count limits -------------------------------------------------------------------------------
+
+#[test]
+fn training_counts_have_limits_that_name_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let base = ["train", "--widths", "16,10", "--quiet", "--out", s(&out)];
+    let cases: [(&[&str], [&str; 3]); 5] = [
+        (
+            &["--damping", "power:4294967295:1"],
+            ["--damping", "4294967295", "1000"],
+        ),
+        (&["--damping", "sound-gram:99"], ["--damping", "99", "30"]),
+        (
+            &["--epochs", "1000000000"],
+            ["--epochs", "1000000000", "10000"],
+        ),
+        (
+            &[
+                "--objective",
+                "input-at",
+                "--attack",
+                "pgd-l2",
+                "--attack-steps",
+                "1000000000",
+            ],
+            ["--attack-steps", "1000000000", "10000"],
+        ),
+        (&["--threads", "100000"], ["--threads", "100000", "1024"]),
+    ];
+    for (extra, words) in cases {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        fails_with(&args, &words);
+    }
+    assert!(
+        !out.exists(),
+        "a refused configuration must not create the run folder"
+    );
+}
+
+#[test]
+fn attack_counts_of_certify_and_evaluate_have_limits() {
+    let (_d, m) = model();
+    let m = s(m);
+    fails_with(
+        &[
+            "certify",
+            "--model",
+            m,
+            "--dataset",
+            "digits",
+            "--self-check",
+            "--steps",
+            "1000000000",
+        ],
+        &["--steps", "1000000000", "10000"],
+    );
+    fails_with(
+        &[
+            "certify",
+            "--model",
+            m,
+            "--dataset",
+            "digits",
+            "--self-check",
+            "--restarts",
+            "1000000000",
+        ],
+        &["--restarts", "1000000000", "1000"],
+    );
+    fails_with(
+        &[
+            "evaluate",
+            "--model",
+            m,
+            "--dataset",
+            "digits",
+            "--steps",
+            "1000000000",
+        ],
+        &["--steps", "1000000000", "10000"],
+    );
+    fails_with(
+        &[
+            "evaluate",
+            "--model",
+            m,
+            "--dataset",
+            "digits",
+            "--restarts",
+            "1000000000",
+        ],
+        &["--restarts", "1000000000", "1000"],
+    );
+    fails_with(
+        &[
+            "certify",
+            "--model",
+            m,
+            "--dataset",
+            "digits",
+            "--threads",
+            "5000",
+        ],
+        &["--threads", "5000", "1024"],
+    );
+}
+
+#[test]
+fn experiment_counts_have_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("e.toml");
+    let grid = "name = \"e\"\ndatasets = [\"digits\"]\nn_train = [100]\n";
+    std::fs::write(
+        &file,
+        format!(
+            "{grid}[measure]\npgd_restarts = 1000000\n[[row]]\nid = \"bp\"\nobjective = \"bp\"\n"
+        ),
+    )
+    .unwrap();
+    fails_with(
+        &["experiment", "list", s(&file)],
+        &["pgd_restarts", "1000000", "1000"],
+    );
+    std::fs::write(
+        &file,
+        format!("{grid}[base]\nepochs = 1000000\n[[row]]\nid = \"bp\"\nobjective = \"bp\"\n"),
+    )
+    .unwrap();
+    fails_with(
+        &["experiment", "list", s(&file)],
+        &["epochs", "1000000", "10000"],
+    );
+    std::fs::write(
+        &file,
+        format!("{grid}[[row]]\nid = \"bp\"\nobjective = \"bp\"\n"),
+    )
+    .unwrap();
+    fails_with(
+        &["experiment", "run", s(&file), "--threads", "100000"],
+        &["--threads", "100000", "1024"],
+    );
+}
+
 // ---- Model files: bounded reads -----------------------------------------------------------------
 
 #[test]
