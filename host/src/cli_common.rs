@@ -48,7 +48,7 @@ pub struct DataArgs {
     /// Evaluate only the first N samples of the split.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Worker threads (at most 1024) [default: all cores]; results do not depend on it.
+    /// Worker threads (0: one per core, at most 1024) [default: 0]; results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -79,15 +79,16 @@ impl DataArgs {
         Ok(set)
     }
 
-    /// Runs `f` on a rayon pool of `--threads` threads (the global pool without the flag).
+    /// Runs `f` on a rayon pool of `--threads` threads (the global pool, one thread per core,
+    /// without the flag or with `--threads 0`).
     ///
     /// # Errors
-    /// Zero or more than [`MAX_THREADS`] threads, the pool cannot be built, or `f` fails.
+    /// More than [`MAX_THREADS`] threads, the pool cannot be built, or `f` fails.
     pub fn run_in_pool<T: Send>(&self, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
         match self.threads {
-            None => f(),
+            // 0, as in `lifted train`: one thread per core (the global pool).
+            None | Some(0) => f(),
             Some(n) => {
-                ensure!(n >= 1, "--threads must be at least 1");
                 check_max("--threads", n, MAX_THREADS)?;
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(n)

@@ -228,6 +228,47 @@ fn experiment_counts_have_limits() {
     );
 }
 
+// ---- --threads 0 ---------------------------------------------------------------------------------
+
+#[test]
+fn threads_zero_means_all_cores_in_certify_and_evaluate() {
+    let (_d, m) = model();
+    let m = s(m);
+    let out = ok(&[
+        "certify",
+        "--model",
+        m,
+        "--dataset",
+        "digits",
+        "--limit",
+        "20",
+        "--threads",
+        "0",
+    ]);
+    assert!(out.contains("certified"), "{out}");
+    ok(&[
+        "evaluate",
+        "--model",
+        m,
+        "--dataset",
+        "digits",
+        "--limit",
+        "5",
+        "--threads",
+        "0",
+        "--pgd-linf",
+        "0.1",
+        "--steps",
+        "2",
+        "--restarts",
+        "1",
+    ]);
+    for cmd in ["certify", "evaluate"] {
+        let help = ok(&[cmd, "--help"]);
+        assert!(help.contains("0: one per core"), "{cmd} --help:\n{help}");
+    }
+}
+
 // ---- Model files: bounded reads -----------------------------------------------------------------
 
 #[test]
