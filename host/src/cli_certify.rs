@@ -28,6 +28,7 @@ pub struct CertifyArgs {
     #[arg(
         long,
         value_delimiter = ',',
+        action = clap::ArgAction::Set,
         default_value = "0.1,0.3,0.5,1.0",
         value_name = "EPS,…"
     )]
@@ -36,6 +37,7 @@ pub struct CertifyArgs {
     #[arg(
         long,
         value_delimiter = ',',
+        action = clap::ArgAction::Set,
         default_value = "0.01,0.03,0.05",
         value_name = "EPS,…"
     )]

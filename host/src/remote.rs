@@ -81,6 +81,7 @@ pub struct RemoteArgs {
     #[arg(
         long,
         value_delimiter = ',',
+        action = clap::ArgAction::Set,
         default_value = "0.1,0.3,0.5,1.0",
         value_name = "EPS,…"
     )]
@@ -89,6 +90,7 @@ pub struct RemoteArgs {
     #[arg(
         long,
         value_delimiter = ',',
+        action = clap::ArgAction::Set,
         default_value = "0.01,0.03,0.05",
         value_name = "EPS,…"
     )]

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use clap::{ArgAction, Args, FromArgMatches, Subcommand};
 use support::{blob, params, random_net, Deploy};
 
 fn lifted(args: &[&str]) -> Output {
@@ -57,6 +58,192 @@ fn model() -> &'static (tempfile::TempDir, PathBuf) {
         std::fs::write(&path, blob(&p).as_bytes()).unwrap();
         (dir, path)
     })
+}
+
+// ---- Comma-list flags given twice -------------------------------------------------------------
+
+/// Every flag with a value delimiter, in every command, must refuse a second occurrence
+/// (clap's `ArgAction::Set`), so that `--widths 64,10 --widths 32,10` is not read as 64,10,32,10.
+fn check_lists(cmd: &clap::Command, path: &str, seen: &mut Vec<String>) {
+    for a in cmd.get_arguments() {
+        if a.get_value_delimiter().is_some() {
+            let name = format!("{path} --{}", a.get_long().unwrap_or("?"));
+            assert!(
+                matches!(a.get_action(), ArgAction::Set),
+                "{name} is a comma list that can be given twice ({:?})",
+                a.get_action()
+            );
+            seen.push(name);
+        }
+    }
+    for sub in cmd.get_subcommands() {
+        check_lists(sub, &format!("{path} {}", sub.get_name()), seen);
+    }
+}
+
+#[test]
+fn every_comma_list_flag_of_every_command_is_set_once() {
+    let commands = [
+        lifted::train::cli::TrainArgs::augment_args(clap::Command::new("train")),
+        lifted::cli_certify::CertifyArgs::augment_args(clap::Command::new("certify")),
+        lifted::cli_evaluate::EvaluateArgs::augment_args(clap::Command::new("evaluate")),
+        lifted::cli_export::ExportArgs::augment_args(clap::Command::new("export")),
+        lifted::cli_inspect::InspectArgs::augment_args(clap::Command::new("inspect")),
+        lifted::cli_plot::PlotArgs::augment_args(clap::Command::new("plot")),
+        lifted::remote::RemoteArgs::augment_args(clap::Command::new("remote")),
+        lifted::demo::DemoArgs::augment_args(clap::Command::new("demo")),
+        lifted::experiment::cli::ExperimentCommand::augment_subcommands(clap::Command::new(
+            "experiment",
+        )),
+    ];
+    let mut seen = Vec::new();
+    for c in &commands {
+        check_lists(c, c.get_name(), &mut seen);
+    }
+    for flag in [
+        "train --widths",
+        "train --gamma",
+        "certify --l2",
+        "certify --linf",
+        "evaluate --pgd-linf",
+        "evaluate --pgd-l2",
+        "evaluate --pgd-internal",
+        "remote --eps-l2",
+        "remote --eps-linf",
+    ] {
+        assert!(
+            seen.iter().any(|f| f == flag),
+            "{flag} not found in {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn a_comma_list_given_once_still_splits() {
+    let cmd = lifted::train::cli::TrainArgs::augment_args(clap::Command::new("train"));
+    let m = cmd
+        .try_get_matches_from(["train", "--widths", "64,10", "--gamma", "0.5,1"])
+        .unwrap();
+    let a = lifted::train::cli::TrainArgs::from_arg_matches(&m).unwrap();
+    assert_eq!(a.widths, Some(vec![64, 10]));
+    assert_eq!(a.gamma, Some(vec![0.5, 1.0]));
+}
+
+#[test]
+fn a_comma_list_flag_given_twice_is_an_error() {
+    let (d, m) = model();
+    let m = s(m);
+    // Should a regression accept the flags, the run goes to a temporary folder.
+    let out = d.path().join("twice");
+    let o = s(&out);
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &[
+                "train", "--out", o, "--widths", "64,10", "--widths", "32,10",
+            ],
+            "--widths",
+        ),
+        (
+            &["train", "--out", o, "--gamma", "1,1", "--gamma", "2,2"],
+            "--gamma",
+        ),
+        (
+            &[
+                "certify",
+                "--model",
+                m,
+                "--dataset",
+                "digits",
+                "--l2",
+                "0.1",
+                "--l2",
+                "0.2",
+            ],
+            "--l2",
+        ),
+        (
+            &[
+                "certify",
+                "--model",
+                m,
+                "--dataset",
+                "digits",
+                "--linf=0.1",
+                "--linf=0.2",
+            ],
+            "--linf",
+        ),
+        (
+            &[
+                "evaluate",
+                "--model",
+                m,
+                "--dataset",
+                "digits",
+                "--pgd-linf",
+                "0.1",
+                "--pgd-linf",
+                "0.2",
+            ],
+            "--pgd-linf",
+        ),
+        (
+            &[
+                "evaluate",
+                "--model",
+                m,
+                "--dataset",
+                "digits",
+                "--pgd-l2",
+                "1",
+                "--pgd-l2",
+                "2",
+            ],
+            "--pgd-l2",
+        ),
+        (
+            &[
+                "evaluate",
+                "--model",
+                m,
+                "--dataset",
+                "digits",
+                "--pgd-internal",
+                "1",
+                "--pgd-internal",
+                "2",
+            ],
+            "--pgd-internal",
+        ),
+        (
+            &[
+                "remote",
+                "--port",
+                "tcp:127.0.0.1:9",
+                "--eps-l2",
+                "0.1",
+                "--eps-l2",
+                "0.2",
+            ],
+            "--eps-l2",
+        ),
+        (
+            &[
+                "remote",
+                "--port",
+                "tcp:127.0.0.1:9",
+                "--eps-linf",
+                "0.1",
+                "--eps-linf",
+                "0.2",
+            ],
+            "--eps-linf",
+        ),
+    ];
+    for (args, flag) in cases {
+        fails_with(args, &[flag, "cannot be used multiple times"]);
+    }
+    assert!(!out.exists());
 }
 
 // ---- remote --timeout ---------------------------------------------------------------------------

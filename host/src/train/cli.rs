@@ -42,10 +42,12 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", help_heading = "Data")]
     pub n_train: Option<usize>,
 
-    /// Layer widths n_1,…,n_L; the last is the number of classes [default: 128,128,10].
+    /// Layer widths n_1,…,n_L (each at most 65536; give the list once); the last is the number of
+    /// classes [default: 128,128,10].
     #[arg(
         long,
         value_delimiter = ',',
+        action = clap::ArgAction::Set,
         value_name = "N,N,…",
         help_heading = "Architecture"
     )]
@@ -60,6 +62,7 @@ pub struct TrainArgs {
     #[arg(
         long,
         value_delimiter = ',',
+        action = clap::ArgAction::Set,
         value_name = "G,G,…",
         help_heading = "Architecture"
     )]
