@@ -10,6 +10,7 @@
 #![no_main]
 
 use cortex_m_rt::entry;
+use lifted_firmware::lifted_core::format::CRC32;
 use lifted_firmware::lifted_core::{kernels, Activation, Error, ModelView, FORMAT_VERSION};
 use lifted_firmware::{exit, hprintln, MODEL};
 
@@ -95,12 +96,19 @@ fn truncated_prefix() -> bool {
     )
 }
 
+/// Writes the trailing CRC-32, which the loader checks before any other field.
+fn seal(blob: &mut [u8; 20]) {
+    let crc = CRC32.checksum(&blob[..16]);
+    blob[16..].copy_from_slice(&crc.to_le_bytes());
+}
+
 /// A good prefix whose header length points past the end of the blob.
 fn truncated_header() -> bool {
     let mut blob = [0u8; 20];
     blob[..4].copy_from_slice(b"LIFT");
     blob[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     blob[8..12].copy_from_slice(&1000u32.to_le_bytes());
+    seal(&mut blob);
     matches!(ModelView::new_checked(&blob), Err(Error::Truncated { needed, got: 20 }) if needed > 1000)
 }
 
@@ -108,6 +116,7 @@ fn unsupported_version() -> bool {
     let mut blob = [0u8; 20];
     blob[..4].copy_from_slice(b"LIFT");
     blob[4..6].copy_from_slice(&FORMAT_VERSION.wrapping_add(1).to_le_bytes());
+    seal(&mut blob);
     ModelView::new_checked(&blob).err()
         == Some(Error::UnsupportedVersion {
             found: FORMAT_VERSION.wrapping_add(1),

@@ -30,6 +30,7 @@ pub struct CertifyArgs {
     #[arg(
         long,
         value_delimiter = ',',
+        action = clap::ArgAction::Set,
         default_value = "0.1,0.3,0.5,1.0",
         value_name = "EPS,…"
     )]
@@ -38,6 +39,7 @@ pub struct CertifyArgs {
     #[arg(
         long,
         value_delimiter = ',',
+        action = clap::ArgAction::Set,
         default_value = "0.01,0.03,0.05",
         value_name = "EPS,…"
     )]
@@ -52,7 +54,7 @@ pub struct CertifyArgs {
     /// with PGD; any success is a broken certificate and makes the command fail.
     #[arg(long)]
     pub self_check: bool,
-    /// PGD restarts per certificate in the self-check.
+    /// PGD restarts per certificate in the self-check (1 to 1000).
     #[arg(long, default_value_t = 3)]
     pub restarts: usize,
     #[command(flatten)]

@@ -8,6 +8,7 @@ use clap::Args;
 
 use crate::attack::{PgdConfig, StepSchedule};
 use crate::data::{self, Dataset, DatasetKind};
+use crate::limits::{check_max, MAX_PGD_RESTARTS, MAX_PGD_STEPS, MAX_THREADS};
 
 /// Which split of a data set to evaluate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -47,7 +48,7 @@ pub struct DataArgs {
     /// Evaluate only the first N samples of the split.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Worker threads [default: all cores]; results do not depend on it.
+    /// Worker threads (0: one per core, at most 1024) [default: 0]; results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -78,15 +79,17 @@ impl DataArgs {
         Ok(set)
     }
 
-    /// Runs `f` on a rayon pool of `--threads` threads (the global pool without the flag).
+    /// Runs `f` on a rayon pool of `--threads` threads (the global pool, one thread per core,
+    /// without the flag or with `--threads 0`).
     ///
     /// # Errors
-    /// The pool cannot be built, or `f` fails.
+    /// More than [`MAX_THREADS`] threads, the pool cannot be built, or `f` fails.
     pub fn run_in_pool<T: Send>(&self, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
         match self.threads {
-            None => f(),
+            // 0, as in `lifted train`: one thread per core (the global pool).
+            None | Some(0) => f(),
             Some(n) => {
-                ensure!(n >= 1, "--threads must be at least 1");
+                check_max("--threads", n, MAX_THREADS)?;
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(n)
                     .build()
@@ -100,7 +103,7 @@ impl DataArgs {
 /// PGD settings on the command line.
 #[derive(Debug, Clone, Args)]
 pub struct PgdArgs {
-    /// PGD steps per restart.
+    /// PGD steps per restart (1 to 10000).
     #[arg(long, default_value_t = 40)]
     pub steps: usize,
     /// Step size as a fraction of ε (ℓ∞: sign steps; ℓ2: normalised gradient steps).
@@ -118,10 +121,13 @@ impl PgdArgs {
     /// The attack settings with `restarts` restarts.
     ///
     /// # Errors
-    /// Zero steps or restarts, or a step size that is not positive.
+    /// Zero steps or restarts, more than [`MAX_PGD_STEPS`] steps or [`MAX_PGD_RESTARTS`]
+    /// restarts, or a step size that is not positive.
     pub fn config(&self, restarts: usize) -> Result<PgdConfig> {
         ensure!(self.steps >= 1, "--steps must be at least 1");
         ensure!(restarts >= 1, "--restarts must be at least 1");
+        check_max("--steps", self.steps, MAX_PGD_STEPS)?;
+        check_max("--restarts", restarts, MAX_PGD_RESTARTS)?;
         ensure!(
             self.rel_step.is_finite() && self.rel_step > 0.0,
             "--rel-step must be positive"

@@ -37,15 +37,30 @@ pub struct EvaluateArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// ℓ∞ PGD radii on the input.
-    #[arg(long, value_delimiter = ',', value_name = "EPS,…")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        action = clap::ArgAction::Set,
+        value_name = "EPS,…"
+    )]
     pub pgd_linf: Vec<f64>,
     /// ℓ2 PGD radii on the input.
-    #[arg(long, value_delimiter = ',', value_name = "EPS,…")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        action = clap::ArgAction::Set,
+        value_name = "EPS,…"
+    )]
     pub pgd_l2: Vec<f64>,
     /// ℓ2 PGD radii on every hidden block z_k (the later layers run forward).
-    #[arg(long, value_delimiter = ',', value_name = "EPS,…")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        action = clap::ArgAction::Set,
+        value_name = "EPS,…"
+    )]
     pub pgd_internal: Vec<f64>,
-    /// PGD restarts per sample and radius.
+    /// PGD restarts per sample and radius (1 to 1000).
     #[arg(long, default_value_t = 10)]
     pub restarts: usize,
     #[command(flatten)]

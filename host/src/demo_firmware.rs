@@ -98,7 +98,7 @@ pub fn run(model: &Path) -> Result<()> {
         start.elapsed().as_secs_f64()
     );
 
-    let blob = std::fs::read(&model)?;
+    let blob = crate::model_file::read_model_bytes(&model, "run `lifted demo` again to export it")?;
     let host = crate::golden::expected_lines(&blob, &std::fs::read(&golden)?)
         .map_err(anyhow::Error::msg)?;
     let device = crate::golden::device_lines(&stdout);

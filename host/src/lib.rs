@@ -20,6 +20,7 @@ pub mod eval;
 pub mod export;
 pub mod grad;
 pub mod inspect;
+pub mod limits;
 pub mod model_file;
 pub mod npz;
 pub mod params_io;

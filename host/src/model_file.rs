@@ -1,6 +1,7 @@
 //! Reading exported model blobs (`*.lfm`) with messages that name the problem and the fix.
 
-use std::fs;
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
@@ -17,7 +18,7 @@ pub fn fix_for(e: &Error) -> &'static str {
             " — pass a model blob written by `lifted export` (a .params.json must be exported first)"
         }
         Error::BadChecksum { .. } | Error::TrailingBytes => {
-            " — the file is damaged; copy it again or re-export it with `lifted export`"
+            " — the file is damaged or incomplete; copy it again or re-export it with `lifted export`"
         }
         _ => " — re-export the model with `lifted export`",
     }
@@ -29,19 +30,56 @@ pub fn explain(e: &Error) -> String {
     format!("{e}{}", fix_for(e))
 }
 
-/// Reads a blob file and validates it with [`ModelView::new_checked`] (the firmware's loader).
+/// The largest model blob the CLI reads: 64 MiB, far above any model that fits a
+/// microcontroller's flash. A larger file (or an endless one such as `/dev/zero`) is refused
+/// before it fills the memory.
+pub const MAX_MODEL_BYTES: u64 = 64 << 20;
+
+/// Reads the bytes of a model file, at most [`MAX_MODEL_BYTES`]; every command that reads a
+/// model blob goes through this function.
 ///
 /// # Errors
-/// The file is missing or unreadable, or the blob is refused; the message names the file, the
-/// problem and the fix.
-pub fn read_blob(path: &Path) -> Result<Blob> {
-    let bytes = fs::read(path).with_context(|| {
-        format!(
-            "reading model {} — write one with `lifted export --params … --out {}`",
+/// The file is missing or unreadable (the message names the file and `hint`, the fix), or it
+/// is larger than [`MAX_MODEL_BYTES`].
+pub fn read_model_bytes(path: &Path, hint: &str) -> Result<Vec<u8>> {
+    let too_big = || {
+        anyhow!(
+            "model {} is larger than {} MiB, the most a model blob may have — pass an .lfm \
+             file written by `lifted export`",
             path.display(),
-            path.display()
+            MAX_MODEL_BYTES >> 20
         )
-    })?;
+    };
+    let file =
+        File::open(path).with_context(|| format!("reading model {} — {hint}", path.display()))?;
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > MAX_MODEL_BYTES)
+    {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_MODEL_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading model {} — {hint}", path.display()))?;
+    if bytes.len() as u64 > MAX_MODEL_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
+/// Reads a blob file (see [`read_model_bytes`]) and validates it with
+/// [`ModelView::new_checked`] (the firmware's loader).
+///
+/// # Errors
+/// The file is missing, unreadable or too large, or the blob is refused; the message names the
+/// file, the problem and the fix.
+pub fn read_blob(path: &Path) -> Result<Blob> {
+    let hint = format!(
+        "write one with `lifted export --params … --out {}`",
+        path.display()
+    );
+    let bytes = read_model_bytes(path, &hint)?;
     let blob = Blob::from_bytes(&bytes);
     open(&blob).with_context(|| format!("loading model {}", path.display()))?;
     Ok(blob)

@@ -201,19 +201,55 @@ fn run_name(path: &Path) -> String {
     stem
 }
 
-fn parse_value(s: &str) -> f64 {
-    let t = s.trim();
-    if t.is_empty() {
-        return f64::NAN;
+/// The columns `lifted plot` draws on a logarithmic axis: their values must be > 0.
+pub const LOG_AXIS_COLUMNS: [&str; 2] = ["lip_estimate", "lip_bound"];
+
+/// Checks one cell of a plotted column: a finite number, > 0 on a log axis, within [0, 1] for an
+/// accuracy and ≥ 0 for the epoch. `raw` is the cell as written, for the message.
+fn check_cell(
+    path: &Path,
+    line: usize,
+    column: &str,
+    raw: &str,
+    value: Option<f64>,
+) -> Result<f64> {
+    let at = || format!("{}, line {line}, column `{column}`", path.display());
+    let fix = "— plot the log.csv or log.jsonl a training run wrote, or correct the value";
+    let Some(v) = value else {
+        bail!("{}: `{raw}` is not a number {fix}", at());
+    };
+    ensure!(
+        v.is_finite(),
+        "{}: `{raw}` is not a finite number {fix}",
+        at()
+    );
+    if LOG_AXIS_COLUMNS.contains(&column) {
+        ensure!(
+            v > 0.0,
+            "{}: {v} is not positive, but the column is drawn on a log scale {fix}",
+            at()
+        );
+    } else if column.ends_with("_acc") {
+        ensure!(
+            (0.0..=1.0).contains(&v),
+            "{}: accuracy {v} is outside [0, 1] {fix}",
+            at()
+        );
+    } else {
+        ensure!(v >= 0.0, "{}: {v} is negative {fix}", at());
     }
-    t.parse::<f64>().unwrap_or(f64::NAN)
+    Ok(v)
 }
 
 /// Reads a per-epoch log: CSV with a header row, or JSON lines (`.jsonl`), with at least the
 /// columns [`LOG_COLUMNS`]; other columns are ignored.
 ///
+/// Every cell of these columns must be a finite number; `lip_estimate` and `lip_bound` (drawn on
+/// a log scale) must be > 0, the accuracies within [0, 1] and the epoch ≥ 0.
+///
 /// # Errors
-/// Missing file, missing column, or a row that does not parse; the message names file and line.
+/// Missing file, missing column, a row that does not parse, or a cell that is not a valid value
+/// of its column; the message names the file, the line and the column.
 pub fn read_log(path: &Path) -> Result<RunLog> {
     let text = fs::read_to_string(path).with_context(|| {
         format!(
@@ -235,7 +271,7 @@ pub fn read_log(path: &Path) -> Result<RunLog> {
                 let x = v.get(*name).with_context(|| {
                     format!("{} line {}: no field `{name}`", path.display(), n + 1)
                 })?;
-                col.push(x.as_f64().unwrap_or(f64::NAN));
+                col.push(check_cell(path, n + 1, name, &x.to_string(), x.as_f64())?);
             }
         }
     } else {
@@ -270,7 +306,8 @@ pub fn read_log(path: &Path) -> Result<RunLog> {
             );
             for &(c, i) in &index {
                 if let Some(col) = cols.get_mut(c) {
-                    col.push(parse_value(fields[i]));
+                    let raw = fields[i].trim();
+                    col.push(check_cell(path, n + 1, c, raw, raw.parse::<f64>().ok())?);
                 }
             }
         }
@@ -285,11 +322,6 @@ pub fn read_log(path: &Path) -> Result<RunLog> {
         test_acc: take("test_acc"),
     };
     ensure!(!log.epoch.is_empty(), "{} has no rows", path.display());
-    ensure!(
-        log.epoch.iter().all(|e| e.is_finite()),
-        "{}: an epoch value is not a number",
-        path.display()
-    );
     Ok(log)
 }
 

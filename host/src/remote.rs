@@ -73,13 +73,15 @@ pub struct RemoteArgs {
     /// Baud rate of a serial device (set with `stty`; ignored for tcp:).
     #[arg(long, default_value_t = 115_200)]
     pub baud: u32,
-    /// Seconds to wait for each answer (and for the connection).
+    /// Seconds to wait for each answer (and for the connection); more than 0, at most 86400 (one
+    /// day).
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub timeout: f64,
     /// ℓ2 radii at which to report certified accuracy.
     #[arg(
         long,
         value_delimiter = ',',
+        action = clap::ArgAction::Set,
         default_value = "0.1,0.3,0.5,1.0",
         value_name = "EPS,…"
     )]
@@ -88,6 +90,7 @@ pub struct RemoteArgs {
     #[arg(
         long,
         value_delimiter = ',',
+        action = clap::ArgAction::Set,
         default_value = "0.01,0.03,0.05",
         value_name = "EPS,…"
     )]
@@ -873,6 +876,30 @@ pub fn load_data(args: &RemoteArgs) -> Result<Dataset> {
     Ok(set)
 }
 
+/// The longest `--timeout`: one day.
+pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
+/// `--timeout SECONDS` as a duration.
+///
+/// # Errors
+/// Not a number in (0, [`MAX_TIMEOUT_SECS`]] (the message names the flag and the range).
+pub fn timeout_of(secs: f64) -> Result<Duration> {
+    let bad = || {
+        anyhow!(
+            "--timeout {secs:?}: give a number of seconds greater than 0 and at most {MAX_TIMEOUT_SECS} (one day)"
+        )
+    };
+    if !(secs > 0.0 && secs <= MAX_TIMEOUT_SECS) {
+        return Err(bad());
+    }
+    let d = Duration::try_from_secs_f64(secs).map_err(|_| bad())?;
+    // A positive value so small that it rounds to zero would make every read time out at once.
+    if d.is_zero() {
+        return Err(bad());
+    }
+    Ok(d)
+}
+
 /// Runs `lifted remote`: prints the report (text or JSON) and fails if any answer differs from
 /// the host's.
 ///
@@ -886,18 +913,12 @@ pub fn run(args: &RemoteArgs) -> Result<Report> {
             "radius {e}: radii must be finite and ≥ 0"
         );
     }
-    ensure!(
-        args.timeout.is_finite() && args.timeout > 0.0,
-        "--timeout must be a positive number of seconds"
-    );
-    let timeout = Duration::from_secs_f64(args.timeout);
+    let timeout = timeout_of(args.timeout)?;
     let path = args.model.clone().unwrap_or_else(default_model);
-    let bytes = std::fs::read(&path).with_context(|| {
-        format!(
-            "reading model {} — pass the blob the firmware was built with as --model",
-            path.display()
-        )
-    })?;
+    let bytes = crate::model_file::read_model_bytes(
+        &path,
+        "pass the blob the firmware was built with as --model",
+    )?;
     let blob = Blob::from_bytes(&bytes);
     let model = ModelView::new_checked(blob.as_bytes())
         .map_err(|e| anyhow!("loading model {}: {e}", path.display()))?;

@@ -389,9 +389,16 @@ fn bad_inputs_give_clear_errors() {
     let p = tmp.join("truncated.lfm");
     std::fs::write(&p, &bytes[..bytes.len() - 100]).unwrap();
     let e = fails(&["certify", "--model", s(&p), "--dataset", "digits"]);
-    assert!(e.contains("truncated") && e.contains("re-export"), "{e}");
+    // The CRC is checked first: a cut-off file is reported as damaged.
+    assert!(
+        e.contains("CRC-32") && e.contains("damaged") && e.contains("re-export"),
+        "{e}"
+    );
     let mut old = bytes.clone();
     old[4] = 0;
+    let n = old.len() - 4;
+    let crc = lifted_core::format::CRC32.checksum(&old[..n]);
+    old[n..].copy_from_slice(&crc.to_le_bytes());
     let p = tmp.join("old.lfm");
     std::fs::write(&p, &old).unwrap();
     let e = fails(&["inspect", s(&p)]);

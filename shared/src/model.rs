@@ -65,16 +65,33 @@ impl<'a> ModelView<'a> {
     ///
     /// It does not (and cannot) re-derive the spectral-norm constants: they are trusted as written by
     /// the exporter, whose integrity the CRC protects.
+    ///
+    /// # Errors
+    /// Checked in this order, so that a damaged blob is reported as damaged: the magic
+    /// ([`Error::BadMagic`]), the minimal length ([`Error::Truncated`]), then the CRC-32 over
+    /// everything before the last four bytes ([`Error::BadChecksum`]; [`Error::TrailingBytes`]
+    /// when an intact model with its own valid CRC is followed by extra bytes), and only then the
+    /// version, the header and the parameters. A truncated blob is therefore a checksum error.
     pub fn new_checked(blob: &'a [u8]) -> Result<Self, Error> {
         let got = sat_u32(blob.len());
+        if blob.get(0..4).is_some_and(|m| m != &MAGIC[..]) {
+            return Err(Error::BadMagic);
+        }
         if blob.len() < PREFIX_LEN + 4 {
             return Err(Error::Truncated {
                 needed: sat_u32(PREFIX_LEN + 4),
                 got,
             });
         }
-        if blob.get(0..4) != Some(&MAGIC[..]) {
-            return Err(Error::BadMagic);
+        // The CRC comes first, right after the magic: any damaged byte (in the header as well)
+        // is reported as a checksum error rather than as whatever field it happens to hit.
+        let (content, crc_bytes) = blob.split_at(blob.len() - 4);
+        let stored = u32_at(crc_bytes, 0).ok_or(Error::MalformedHeader)?;
+        let computed = CRC32.checksum(content);
+        if stored != computed {
+            return Err(
+                Self::checksum_failure(blob).unwrap_or(Error::BadChecksum { stored, computed })
+            );
         }
         let version = u16_at(blob, 4).ok_or(Error::MalformedHeader)?;
         if version != FORMAT_VERSION {
@@ -98,16 +115,11 @@ impl<'a> ModelView<'a> {
                 got,
             });
         }
-        let (content, crc_bytes) = blob.split_at(blob.len() - 4);
-        let stored = u32_at(crc_bytes, 0).ok_or(Error::MalformedHeader)?;
-        let computed = CRC32.checksum(content);
         let header_bytes = content
             .get(PREFIX_LEN..PREFIX_LEN + header_len)
             .ok_or(Error::MalformedHeader)?;
         let header: Header<'a> = match postcard::take_from_bytes(header_bytes) {
             Ok((h, [])) => h,
-            // A header that does not decode in a blob whose checksum fails is reported as corruption.
-            _ if stored != computed => return Err(Error::BadChecksum { stored, computed }),
             _ => return Err(Error::MalformedHeader),
         };
         let widths = Self::widths_of(&header)?;
@@ -127,9 +139,6 @@ impl<'a> ModelView<'a> {
         if blob.len() > needed {
             return Err(Error::TrailingBytes);
         }
-        if stored != computed {
-            return Err(Error::BadChecksum { stored, computed });
-        }
         let tensor_bytes = content.get(tensors_at..).ok_or(Error::MalformedHeader)?;
         let tensors: &'a [f32] =
             bytemuck::try_cast_slice(tensor_bytes).map_err(|_| Error::Misaligned)?;
@@ -144,6 +153,30 @@ impl<'a> ModelView<'a> {
         view.check_config()?;
         view.check_params()?;
         Ok(view)
+    }
+
+    /// The diagnosis of a blob whose trailing CRC does not match, when a better one than
+    /// [`Error::BadChecksum`] is certain: a complete, intact model followed by extra bytes (its own
+    /// CRC, at the length its header gives, matches) is [`Error::TrailingBytes`]. Anything else is
+    /// `None`, since no field of an unverified blob can be trusted.
+    fn checksum_failure(blob: &[u8]) -> Option<Error> {
+        let header_len = u32_at(blob, 8)? as usize;
+        let tensors_at = PREFIX_LEN
+            .checked_add(header_len)?
+            .checked_add(header_padding(header_len))?;
+        let header: Header<'_> =
+            match postcard::take_from_bytes(blob.get(PREFIX_LEN..PREFIX_LEN + header_len)?) {
+                Ok((h, [])) => h,
+                _ => return None,
+            };
+        let widths = Self::widths_of(&header).ok()?;
+        let layout = TensorLayout::new(header.input_dim as usize, &widths[..header.layers.len()])?;
+        let end = layout.total.checked_mul(4)?.checked_add(tensors_at)?;
+        if end.checked_add(4)? >= blob.len() {
+            return None;
+        }
+        let stored = u32_at(blob, end)?;
+        (stored == CRC32.checksum(blob.get(..end)?)).then_some(Error::TrailingBytes)
     }
 
     fn widths_of(header: &Header<'_>) -> Result<[usize; MAX_LAYERS], Error> {

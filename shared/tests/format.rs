@@ -104,6 +104,70 @@ fn flipped_bit_is_a_checksum_error() {
     }
 }
 
+/// Every single bit flip in the prefix and header of the committed fixture is reported as
+/// damage (a checksum error, or bad magic in the magic bytes), never as another diagnosis
+/// such as an unsupported version or a malformed header.
+#[test]
+fn every_header_bit_flip_of_the_fixture_is_a_checksum_error() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/v1-small.lfm");
+    let full = std::fs::read(&path).expect("tests/fixtures/v1-small.lfm");
+    ModelView::new_checked(Blob::from_bytes(&full).as_bytes()).expect("the fixture loads");
+    let header_len = u32::from_le_bytes(full[8..12].try_into().unwrap()) as usize;
+    let header_end = lifted_core::format::PREFIX_LEN + header_len;
+    let mut flips = 0;
+    for at in 0..header_end {
+        for bit in 0..8 {
+            let mut bytes = full.clone();
+            bytes[at] ^= 1 << bit;
+            let e = ModelView::new_checked(Blob::from_bytes(&bytes).as_bytes()).unwrap_err();
+            if at < 4 {
+                assert_eq!(e, Error::BadMagic, "byte {at} bit {bit}");
+            } else {
+                assert!(
+                    matches!(e, Error::BadChecksum { .. }),
+                    "byte {at} bit {bit}: {e:?} ({e})"
+                );
+            }
+            flips += 1;
+        }
+    }
+    assert!(
+        flips > 1000,
+        "{flips} flips: the header is unexpectedly short"
+    );
+}
+
+#[test]
+fn another_version_with_a_valid_crc_is_unsupported_but_a_flipped_version_is_corrupt() {
+    let full = sample().as_bytes().to_vec();
+    let mut flipped = full.clone();
+    flipped[4] ^= 1;
+    assert!(matches!(
+        ModelView::new_checked(Blob::from_bytes(&flipped).as_bytes()).unwrap_err(),
+        Error::BadChecksum { .. }
+    ));
+    reseal(&mut flipped);
+    assert_eq!(
+        ModelView::new_checked(Blob::from_bytes(&flipped).as_bytes()).unwrap_err(),
+        Error::UnsupportedVersion {
+            found: 0,
+            expected: 1
+        }
+    );
+    // A cut-off blob cannot be told apart from a damaged one: it is a checksum error.
+    let cut = &full[..full.len() - 100];
+    assert!(matches!(
+        ModelView::new_checked(Blob::from_bytes(cut).as_bytes()).unwrap_err(),
+        Error::BadChecksum { .. }
+    ));
+    // A short file that is not a model is not a model, whatever its length.
+    assert_eq!(
+        ModelView::new_checked(Blob::from_bytes(b"abcdefgh").as_bytes()).unwrap_err(),
+        Error::BadMagic
+    );
+}
+
 #[test]
 fn bad_magic_trailing_bytes_and_misalignment() {
     let full = sample().as_bytes().to_vec();

@@ -34,7 +34,7 @@ pub struct RunArgs {
     /// Folder of the data files [default: data/DATASET/].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Training threads (0: one per core) [default: the file's, else 0]; results do not change
+    /// Training threads (0: one per core, at most 1024) [default: the file's, else 0]; results do not change
     /// with it except for the bits of the training arithmetic's chunking (see `lifted train`).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -92,6 +92,9 @@ fn load(file: &std::path::Path, results: Option<&PathBuf>) -> Result<Experiment>
 pub fn run_command(cmd: &ExperimentCommand) -> Result<()> {
     match cmd {
         ExperimentCommand::Run(a) => {
+            if let Some(t) = a.threads {
+                crate::limits::check_max("--threads", t, crate::limits::MAX_THREADS)?;
+            }
             let exp = load(&a.file, a.results.as_ref())?;
             let out = run(
                 &exp,

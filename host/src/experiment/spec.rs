@@ -26,6 +26,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetKind;
+use crate::limits::{check_max, MAX_PGD_RESTARTS, MAX_PGD_STEPS};
 use crate::train::TrainConfig;
 
 /// PGD and certified-accuracy radii of one measurement (per epoch or at the selected epoch).
@@ -34,9 +35,9 @@ use crate::train::TrainConfig;
 pub struct MeasureSpec {
     /// Test samples measured: the first `subset` of the test split (0: all of them).
     pub subset: usize,
-    /// PGD steps per restart.
+    /// PGD steps per restart (1 to 10000).
     pub pgd_steps: usize,
-    /// PGD restarts per sample and radius.
+    /// PGD restarts per sample and radius (1 to 1000).
     pub pgd_restarts: usize,
     /// ℓ∞ PGD radii per data set (`mnist = [0.1]`); a data set not listed gets none.
     pub pgd_linf: BTreeMap<String, Vec<f64>>,
@@ -98,6 +99,16 @@ impl MeasureSpec {
             self.pgd_restarts >= 1 && self.pgd_steps >= 1,
             "[{what}] pgd_steps and pgd_restarts must be at least 1"
         );
+        check_max(
+            &format!("[{what}] pgd_steps"),
+            self.pgd_steps,
+            MAX_PGD_STEPS,
+        )?;
+        check_max(
+            &format!("[{what}] pgd_restarts"),
+            self.pgd_restarts,
+            MAX_PGD_RESTARTS,
+        )?;
         let radii = self
             .pgd_linf
             .values()

@@ -42,10 +42,12 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", help_heading = "Data")]
     pub n_train: Option<usize>,
 
-    /// Layer widths n_1,…,n_L; the last is the number of classes [default: 128,128,10].
+    /// Layer widths n_1,…,n_L (each at most 65536; give the list once); the last is the number of
+    /// classes [default: 128,128,10].
     #[arg(
         long,
         value_delimiter = ',',
+        action = clap::ArgAction::Set,
         value_name = "N,N,…",
         help_heading = "Architecture"
     )]
@@ -60,6 +62,7 @@ pub struct TrainArgs {
     #[arg(
         long,
         value_delimiter = ',',
+        action = clap::ArgAction::Set,
         value_name = "G,G,…",
         help_heading = "Architecture"
     )]
@@ -73,7 +76,8 @@ pub struct TrainArgs {
     /// Schedule: bwd-fwd | bwd-fwd+topdown.
     #[arg(long, value_name = "SCHEDULE", help_heading = "Architecture")]
     pub schedule: Option<ScheduleKind>,
-    /// Damping: sound-gram:STEPS | power:ITERS:FACTOR | dp-formula [default: sound-gram:6].
+    /// Damping: sound-gram:STEPS (STEPS ≤ 30) | power:ITERS:FACTOR (ITERS ≤ 1000) | dp-formula
+    /// [default: sound-gram:6].
     #[arg(long, value_name = "RULE", help_heading = "Architecture")]
     pub damping: Option<Damping>,
     /// Loss: squared | cross-entropy.
@@ -113,7 +117,7 @@ pub struct TrainArgs {
     /// PGD radius [default: 0.1].
     #[arg(long, help_heading = "Objective")]
     pub attack_eps: Option<f64>,
-    /// PGD steps [default: 10].
+    /// PGD steps, at most 10000 [default: 10].
     #[arg(long, help_heading = "Objective")]
     pub attack_steps: Option<u32>,
     /// PGD step size [default: 2.5·eps/steps].
@@ -140,10 +144,10 @@ pub struct TrainArgs {
     /// Weight of the certificate's float-error term Ê(x) added to the margin (0 = off) [default: 0].
     #[arg(long, value_name = "W", help_heading = "Lipschitz margin")]
     pub lip_margin_float: Option<f64>,
-    /// Warm-started power-iteration steps per minibatch for the σ_k [default: 2].
+    /// Warm-started power-iteration steps per minibatch for the σ_k, at most 1000 [default: 2].
     #[arg(long, value_name = "N", help_heading = "Lipschitz margin")]
     pub lip_margin_power_iters: Option<u32>,
-    /// Epochs over which ε rises linearly from 0 (per minibatch) [default: 0].
+    /// Epochs over which ε rises linearly from 0 (per minibatch), at most 10000 [default: 0].
     #[arg(long, value_name = "EPOCHS", help_heading = "Lipschitz margin")]
     pub lip_margin_warmup: Option<usize>,
     /// How the margin enters the loss: shift (every non-true logit raised) | bottom (GloRo's ⊥
@@ -151,7 +155,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "KIND", help_heading = "Lipschitz margin")]
     pub lip_margin_loss: Option<MarginLoss>,
 
-    /// Epochs after the measurement pass [default: 20].
+    /// Epochs after the measurement pass, at most 10000 [default: 20].
     #[arg(long, help_heading = "Optimiser")]
     pub epochs: Option<usize>,
     /// Minibatch size [default: 50].
@@ -166,7 +170,7 @@ pub struct TrainArgs {
     /// Seed of every random choice [default: 0].
     #[arg(long, help_heading = "Optimiser")]
     pub seed: Option<u64>,
-    /// Worker threads (0: one per core) [default: 0].
+    /// Worker threads (0: one per core, at most 1024) [default: 0].
     #[arg(long, help_heading = "Optimiser")]
     pub threads: Option<usize>,
 }
@@ -277,6 +281,8 @@ pub fn run(args: &TrainArgs) -> Result<TrainResult> {
         None => PathBuf::from("runs").join(format!("{}-{}-seed{}", cfg.objective, kind, cfg.seed)),
     };
     let splits = data::load(kind, cfg.data.data_dir.as_deref(), cfg.data.n_train)?;
+    // Refuse a bad configuration before the run folder is created.
+    cfg.validate(splits.train.dim, splits.train.classes)?;
     let mut progress = Progress::new(args.quiet);
     if !args.quiet {
         eprintln!(

@@ -320,6 +320,7 @@ impl TrainConfig {
             "every γ_k must be finite and > 0, got {g:?}"
         );
         ensure!(self.batch >= 1, "batch must be ≥ 1");
+        self.validate_counts()?;
         ensure!(
             self.lr.is_finite() && self.lr > 0.0,
             "lr must be finite and > 0"
@@ -382,6 +383,47 @@ impl TrainConfig {
     /// True if Lipschitz-margin training is on.
     pub fn lip_margin(&self) -> bool {
         self.lip_margin_eps > 0.0
+    }
+
+    /// The upper bounds of the counts (see [`crate::limits`]).
+    fn validate_counts(&self) -> Result<()> {
+        use crate::limits::{
+            check_max, MAX_EPOCHS, MAX_GRAM_STEPS, MAX_PGD_STEPS, MAX_POWER_ITERS, MAX_THREADS,
+            MAX_WIDTH,
+        };
+        for &w in &self.widths {
+            check_max("width (--widths)", w, MAX_WIDTH)?;
+        }
+        check_max("epochs (--epochs)", self.epochs, MAX_EPOCHS)?;
+        check_max("threads (--threads)", self.threads, MAX_THREADS)?;
+        match self.damping {
+            Damping::SoundGram(s) => check_max(
+                &format!("damping (--damping) {}: STEPS", self.damping),
+                s,
+                MAX_GRAM_STEPS,
+            )?,
+            Damping::Power(i, _) => check_max(
+                &format!("damping (--damping) {}: ITERS", self.damping),
+                i,
+                MAX_POWER_ITERS,
+            )?,
+            Damping::DpFormula => {}
+        }
+        check_max(
+            "attack_steps (--attack-steps)",
+            self.attack_steps as usize,
+            MAX_PGD_STEPS,
+        )?;
+        check_max(
+            "lip_margin_power_iters (--lip-margin-power-iters)",
+            self.lip_margin_power_iters,
+            MAX_POWER_ITERS,
+        )?;
+        check_max(
+            "lip_margin_warmup (--lip-margin-warmup)",
+            self.lip_margin_warmup,
+            MAX_EPOCHS,
+        )
     }
 
     fn validate_lip_margin(&self) -> Result<()> {
@@ -521,6 +563,80 @@ mod tests {
         assert_eq!(d.data.dataset, "mnist");
         assert_eq!(d.sweeps, 5);
         assert!(TrainConfig::from_toml("bogus = 1").is_err());
+    }
+
+    #[test]
+    fn counts_have_upper_bounds_that_name_the_flag() {
+        let ok = TrainConfig {
+            widths: vec![16, 10],
+            ..TrainConfig::default()
+        };
+        let cases = [
+            (
+                TrainConfig {
+                    damping: "power:4294967295:1".parse().unwrap(),
+                    ..ok.clone()
+                },
+                ["--damping", "4294967295", "1000"],
+            ),
+            (
+                TrainConfig {
+                    damping: "sound-gram:31".parse().unwrap(),
+                    ..ok.clone()
+                },
+                ["--damping", "31", "30"],
+            ),
+            (
+                TrainConfig {
+                    epochs: 1_000_000_000,
+                    ..ok.clone()
+                },
+                ["--epochs", "1000000000", "10000"],
+            ),
+            (
+                TrainConfig {
+                    objective: Objective::InputAt,
+                    attack: Attack::PgdL2,
+                    attack_steps: 1_000_000_000,
+                    ..ok.clone()
+                },
+                ["--attack-steps", "1000000000", "10000"],
+            ),
+            (
+                TrainConfig {
+                    lip_margin_power_iters: 100_000,
+                    ..ok.clone()
+                },
+                ["--lip-margin-power-iters", "100000", "1000"],
+            ),
+            (
+                TrainConfig {
+                    threads: 1_000_000,
+                    ..ok.clone()
+                },
+                ["--threads", "1000000", "1024"],
+            ),
+            (
+                TrainConfig {
+                    widths: vec![1 << 20, 10],
+                    ..ok.clone()
+                },
+                ["--widths", "1048576", "65536"],
+            ),
+        ];
+        for (cfg, words) in cases {
+            let e = cfg.validate(64, 10).unwrap_err().to_string();
+            for w in words {
+                assert!(e.contains(w), "{w} missing in: {e}");
+            }
+        }
+        TrainConfig {
+            epochs: crate::limits::MAX_EPOCHS,
+            damping: "power:1000:1".parse().unwrap(),
+            ..ok
+        }
+        .validate(64, 10)
+        .unwrap();
     }
 
     #[test]
