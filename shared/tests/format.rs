@@ -110,8 +110,8 @@ fn flipped_bit_is_a_checksum_error() {
 #[test]
 fn every_header_bit_flip_of_the_fixture_is_a_checksum_error() {
     let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/v1-small.lfm");
-    let full = std::fs::read(&path).expect("tests/fixtures/v1-small.lfm");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/v2-small.lfm");
+    let full = std::fs::read(&path).expect("tests/fixtures/v2-small.lfm");
     ModelView::new_checked(Blob::from_bytes(&full).as_bytes()).expect("the fixture loads");
     let header_len = u32::from_le_bytes(full[8..12].try_into().unwrap()) as usize;
     let header_end = lifted_core::format::PREFIX_LEN + header_len;
@@ -143,6 +143,7 @@ fn another_version_with_a_valid_crc_is_unsupported_but_a_flipped_version_is_corr
     let full = sample().as_bytes().to_vec();
     let mut flipped = full.clone();
     flipped[4] ^= 1;
+    let other = u16::from_le_bytes([flipped[4], flipped[5]]);
     assert!(matches!(
         ModelView::new_checked(Blob::from_bytes(&flipped).as_bytes()).unwrap_err(),
         Error::BadChecksum { .. }
@@ -151,8 +152,8 @@ fn another_version_with_a_valid_crc_is_unsupported_but_a_flipped_version_is_corr
     assert_eq!(
         ModelView::new_checked(Blob::from_bytes(&flipped).as_bytes()).unwrap_err(),
         Error::UnsupportedVersion {
-            found: 0,
-            expected: 1
+            found: other,
+            expected: lifted_core::FORMAT_VERSION
         }
     );
     // A cut-off blob cannot be told apart from a damaged one: it is a checksum error.
