@@ -37,10 +37,9 @@ budgets="${SIZE_BUDGETS:-$root/firmware/budgets.toml}" # SIZE_BUDGETS: another b
 models="$root/firmware/target/bench-models"
 out="$root/firmware/target/size"
 
-if [ ! -f "$models/digits-k5.lfm" ] || [ ! -f "$models/mnist-k5.lfm" ]; then
-  echo "== models -> firmware/target/bench-models" >&2
-  (cd "$root" && cargo run -q -p lifted-core --example make_bench_models -- "$models" >/dev/null)
-fi
+# Always rewritten (seeded, a second's work): models left by an older format would not load.
+echo "== models -> firmware/target/bench-models" >&2
+(cd "$root" && cargo run -q -p lifted-core --example make_bench_models -- "$models" >/dev/null)
 cd "$root/firmware" # cargo reads firmware/.cargo/config.toml from here
 
 # budget <triple> <key>: the value from budgets.toml (empty if absent).

@@ -136,6 +136,7 @@ fn min_into(acc: &mut Constants, c: &Constants) {
             &[b.w_l2, b.w_inf, b.w_one, b.b_inf, b.lip_l2, b.lip_inf],
         );
         [a.w_l2, a.w_inf, a.w_one, a.b_inf, a.lip_l2, a.lip_inf] = va;
+        mins(&mut a.hidden_l2, &b.hidden_l2);
     }
     mins(&mut acc.pairs_l2, &c.pairs_l2);
     mins(&mut acc.pairs_inf, &c.pairs_inf);
@@ -210,6 +211,10 @@ pub fn verify_constants(model: &ModelView<'_>) -> Verification {
             ("‖b‖∞", s.b_inf, sound.b_inf),
             ("ℓ2 Lipschitz of z_k", s.lip_l2, sound.lip_l2),
             ("ℓ∞ Lipschitz of z_k", s.lip_inf, sound.lip_inf),
+            ("ℓ2 hidden-update c⁻", s.hidden_l2[0], sound.hidden_l2[0]),
+            ("ℓ2 hidden-update c⁰", s.hidden_l2[1], sound.hidden_l2[1]),
+            ("ℓ2 hidden-update c⁺", s.hidden_l2[2], sound.hidden_l2[2]),
+            ("⌈√n_k⌉", s.sqrt_width, sound.sqrt_width),
         ] {
             cmp(&|| format!("layer {k} {name}"), a, b);
         }

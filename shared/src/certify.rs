@@ -174,14 +174,19 @@ pub fn certify(model: &ModelView<'_>, outcome: &Outcome<'_>, norm: Norm) -> Cert
     certify_any(model, outcome, norm)
 }
 
-/// E(x) + E_ball for the input certificate: twice the tracked float errors of the logits.
+/// E(x) + E_ball for the input certificate. The tracked bounds are ℓ2 norms of the logits' error
+/// vector e, and a margin's error is |e_i − e_j| ≤ √2·‖e‖₂ (since (a − b)² ≤ 2(a² + b²)), at x and
+/// at any x′ of the ball: E = √2(ξ_L + ξᵇ_L), with √2 rounded up.
 fn input_error(model: &ModelView<'_>, outcome: &Outcome<'_>) -> f32 {
     let l = model.layers();
     let t = &outcome.track;
     let xi = t.xi.get(l).copied().unwrap_or(f32::INFINITY);
     let xb = t.xi_ball.get(l).copied().unwrap_or(f32::INFINITY);
-    seal(2.0 * xi + 2.0 * xb)
+    seal(SQRT2_UP * (xi + xb))
 }
+
+/// The smallest f32 above √2.
+const SQRT2_UP: f32 = 1.414_213_6;
 
 /// [`certify`] by the reference rule, [`margin_radius`], for every case.
 #[inline(never)]
@@ -566,7 +571,7 @@ mod tests {
             cert.rejection = Some(Rejection::NonFinite);
             return cert;
         }
-        let err = seal(2.0 * outcome.track.xi[l] + 2.0 * outcome.track.xi_ball[l]);
+        let err = seal(1.414_213_6 * (outcome.track.xi[l] + outcome.track.xi_ball[l]));
         cert.float_error = err;
         let (pairs, cap) = match norm {
             Norm::L2 => (model.pairs_l2(), spec.eps_l2_max),

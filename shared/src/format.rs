@@ -88,6 +88,11 @@ pub struct LayerBounds {
     pub lip_l2: f32,
     /// Largest ℓ∞→ℓ∞ sensitivity of block k to the input over the whole schedule.
     pub lip_inf: f32,
+    /// ℓ2 block constants (c⁻, c⁰, c⁺) of the hidden update of block k: it moves by at most
+    /// c⁻‖Δz_{k−1}‖₂ + c⁰‖Δz_k‖₂ + c⁺‖Δz_{k+1}‖₂ (all 0 for the output layer; format version 2).
+    pub hidden_l2: [f32; 3],
+    /// ⌈√n_k⌉, an integer: converts ∞-norm rounding bounds of block k to ℓ2 (format version 2).
+    pub sqrt_width: f32,
 }
 
 /// How a certificate constant was obtained (recorded for inspection).

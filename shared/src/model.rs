@@ -24,6 +24,10 @@ pub struct ModelView<'a> {
     header: Header<'a>,
     tensors: &'a [f32],
     layout: TensorLayout,
+    // Derived once by `new_checked`, so that the certificate's accessors are plain loads.
+    pairs_l2: &'a [f32],
+    pairs_inf: &'a [f32],
+    pairs_z1: &'a [f32],
 }
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
@@ -145,11 +149,26 @@ impl<'a> ModelView<'a> {
         if cfg!(target_endian = "big") {
             return Err(Error::Misaligned);
         }
-        let view = ModelView {
+        let mut view = ModelView {
             header,
             tensors,
             layout,
+            pairs_l2: &[],
+            pairs_inf: &[],
+            pairs_z1: &[],
         };
+        // The derived fields are filled in place (computing them before the move of `header`
+        // would keep a second copy of the header on the stack).
+        let pair = |at: usize| {
+            tensors
+                .get(at..at.saturating_add(layout.pair_count))
+                .unwrap_or(&[])
+        };
+        view.pairs_l2 = pair(layout.pairs_l2);
+        view.pairs_inf = pair(layout.pairs_inf);
+        // The first internal table exists only for L ≥ 2 (otherwise the range is past the end).
+        view.pairs_z1 = pair(layout.pairs_internal);
+
         view.check_config()?;
         view.check_params()?;
         Ok(view)
@@ -254,9 +273,15 @@ impl<'a> ModelView<'a> {
                 .is_some_and(|p| p.iter().all(|&v| v >= 0.0));
             let layers_ok = self.header.layers.iter().all(|l| {
                 let b = &l.bounds;
-                [b.w_l2, b.w_inf, b.w_one, b.b_inf, b.lip_l2, b.lip_inf]
-                    .into_iter()
-                    .all(finite_nonneg)
+                // ⌈√n_k⌉ is an integer ≤ 2¹², so its square is exact in f32: checked exactly.
+                let s = b.sqrt_width;
+                let root_ok =
+                    s >= 1.0 && s <= 4096.0 && (s as u32) as f32 == s && s * s >= l.width as f32;
+                root_ok
+                    && [b.w_l2, b.w_inf, b.w_one, b.b_inf, b.lip_l2, b.lip_inf]
+                        .into_iter()
+                        .chain(b.hidden_l2)
+                        .all(finite_nonneg)
             });
             let eps_ok = [c.eps_l2_max, c.eps_inf_max, c.eps_internal_max]
                 .into_iter()
@@ -373,18 +398,12 @@ impl<'a> ModelView<'a> {
 
     /// Per-class-pair ℓ2 input constants K_ij (upper triangle, see [`crate::format::pair_index`]).
     pub fn pairs_l2(&self) -> &'a [f32] {
-        let l = &self.layout;
-        self.tensors
-            .get(l.pairs_l2..l.pairs_l2 + l.pair_count)
-            .unwrap_or(&[])
+        self.pairs_l2
     }
 
     /// Per-class-pair ℓ∞ input constants.
     pub fn pairs_inf(&self) -> &'a [f32] {
-        let l = &self.layout;
-        self.tensors
-            .get(l.pairs_inf..l.pairs_inf + l.pair_count)
-            .unwrap_or(&[])
+        self.pairs_inf
     }
 
     /// Per-class-pair ℓ2 constants for perturbing hidden block k (1 ≤ k ≤ L−1); empty otherwise.
@@ -392,6 +411,9 @@ impl<'a> ModelView<'a> {
         let l = &self.layout;
         if k == 0 || k >= self.layers() {
             return &[];
+        }
+        if k == 1 {
+            return self.pairs_z1;
         }
         let at = l.pairs_internal + (k - 1) * l.pair_count;
         self.tensors.get(at..at + l.pair_count).unwrap_or(&[])

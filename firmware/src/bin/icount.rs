@@ -93,13 +93,13 @@ fn activate(act: Activation, v: &mut [f32]) -> bool {
     finite
 }
 
-/// Multiply-accumulates of one inference: the affine products of every update of the schedule
-/// (Forward/Output: n_k·n_{k−1}; family-A Hidden: n_k·n_{k−1} + 2·n_{k+1}·n_k; Hopfield Hidden:
-/// n_k·n_{k−1} + n_{k+1}·n_k).
+/// Multiply-accumulates of one inference: the affine products of every update `infer` runs
+/// (`Updates::deployed`: a forward deployment skips its sweeps) (Forward/Output: n_k·n_{k−1};
+/// family-A Hidden: n_k·n_{k−1} + 2·n_{k+1}·n_k; Hopfield Hidden: n_k·n_{k−1} + n_{k+1}·n_k).
 fn inference_macs(m: &ModelView<'_>) -> usize {
     let l = m.layers();
     let width = |k: usize| if k == 0 { m.input_dim() } else { m.width(k) };
-    Updates::new(l, m.sweeps(), m.init(), m.schedule())
+    Updates::deployed(l, m.family(), m.init(), m.sweeps(), m.schedule())
         .map(|u| match u {
             Update::Forward(k) => width(k) * width(k - 1),
             Update::Output => width(l) * width(l - 1),

@@ -263,6 +263,18 @@ pub fn family_a_self_l2(eta: f64, rho: f64, sigma: f64) -> f64 {
     one_minus.max(excess)
 }
 
+/// ⌈√n⌉ as an f32 (exact: an integer far below 2²⁴).
+pub fn ceil_sqrt(n: usize) -> f32 {
+    let mut r = (n as f64).sqrt() as u64;
+    while r * r < n as u64 {
+        r += 1;
+    }
+    while r > 1 && (r - 1) * (r - 1) >= n as u64 {
+        r -= 1;
+    }
+    r.max(1) as f32
+}
+
 /// Forward-pass products Π_{m<k} ‖W_m‖ (k = 0 … L), rounded up.
 fn forward_products(norms: &[LayerNorms], which: RecursionNorm) -> Vec<f64> {
     let mut out = vec![1.0f64];
@@ -353,11 +365,19 @@ pub fn compute(model: &ModelParams, limits: &Limits) -> Constants {
             b_inf: to_f32_up(norms[k].bias),
             lip_l2: to_f32_up(l2.max[k + 1]),
             lip_inf: to_f32_up(inf.max[k + 1]),
+            hidden_l2: if k + 1 < l {
+                let (b, o, a) = gains(model, &norms, RecursionNorm::L2, Update::Hidden(k + 1));
+                [to_f32_up(b), to_f32_up(o), to_f32_up(a)]
+            } else {
+                [0.0; 3]
+            },
+            sqrt_width: ceil_sqrt(model.layers[k].bias.len()),
         })
         .collect();
     let all_finite = layers.iter().all(|b| {
         [b.w_l2, b.w_inf, b.w_one, b.b_inf, b.lip_l2, b.lip_inf]
             .iter()
+            .chain(&b.hidden_l2)
             .all(|v| v.is_finite())
     }) && pairs_l2
         .iter()
