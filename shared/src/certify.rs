@@ -185,8 +185,8 @@ fn input_error(model: &ModelView<'_>, outcome: &Outcome<'_>) -> f32 {
     seal(SQRT2_UP * (xi + xb))
 }
 
-/// The smallest f32 above √2.
-const SQRT2_UP: f32 = 1.414_213_6;
+/// The smallest f32 above √2 (√2 rounds down to 0x3fb504f3 in f32).
+const SQRT2_UP: f32 = f32::from_bits(0x3fb5_04f4);
 
 /// [`certify`] by the reference rule, [`margin_radius`], for every case.
 #[inline(never)]
@@ -571,7 +571,7 @@ mod tests {
             cert.rejection = Some(Rejection::NonFinite);
             return cert;
         }
-        let err = seal(1.414_213_6 * (outcome.track.xi[l] + outcome.track.xi_ball[l]));
+        let err = seal(super::SQRT2_UP * (outcome.track.xi[l] + outcome.track.xi_ball[l]));
         cert.float_error = err;
         let (pairs, cap) = match norm {
             Norm::L2 => (model.pairs_l2(), spec.eps_l2_max),

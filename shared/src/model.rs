@@ -275,8 +275,9 @@ impl<'a> ModelView<'a> {
                 let b = &l.bounds;
                 // ⌈√n_k⌉ is an integer ≤ 2¹², so its square is exact in f32: checked exactly.
                 let s = b.sqrt_width;
-                let root_ok =
-                    s >= 1.0 && s <= 4096.0 && (s as u32) as f32 == s && s * s >= l.width as f32;
+                let root_ok = (1.0..=4096.0).contains(&s)
+                    && (s as u32) as f32 == s
+                    && s * s >= l.width as f32;
                 root_ok
                     && [b.w_l2, b.w_inf, b.w_one, b.b_inf, b.lip_l2, b.lip_inf]
                         .into_iter()
