@@ -265,14 +265,9 @@ pub fn family_a_self_l2(eta: f64, rho: f64, sigma: f64) -> f64 {
 
 /// ⌈√n⌉ as an f32 (exact: an integer far below 2²⁴).
 pub fn ceil_sqrt(n: usize) -> f32 {
-    let mut r = (n as f64).sqrt() as u64;
-    while r * r < n as u64 {
-        r += 1;
-    }
-    while r > 1 && (r - 1) * (r - 1) >= n as u64 {
-        r -= 1;
-    }
-    r.max(1) as f32
+    let r = n.isqrt();
+    let up = if r * r < n { r + 1 } else { r };
+    up.max(1) as f32
 }
 
 /// Forward-pass products Π_{m<k} ‖W_m‖ (k = 0 … L), rounded up.
@@ -434,5 +429,22 @@ pub fn monotone_step(rho: f32, sigma_upper: f64) -> f32 {
         v
     } else {
         f32::MIN_POSITIVE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ceil_sqrt;
+
+    #[test]
+    fn ceil_sqrt_is_the_least_integer_root_bound() {
+        for n in 0..5000usize {
+            let r = ceil_sqrt(n) as usize;
+            assert!(r >= 1 && r * r >= n, "n = {n}: {r}");
+            assert!(
+                r == 1 || (r - 1) * (r - 1) < n,
+                "n = {n}: {r} is not the least"
+            );
+        }
     }
 }
