@@ -3,6 +3,6 @@ mod constants;
 pub mod norms;
 pub mod spectral;
 pub use constants::{
-    compute, family_a_self_l2, layer_norms, monotone_step, sensitivity, LayerNorms, Limits,
-    RecursionNorm, Sensitivity,
+    ceil_sqrt, compute, family_a_self_l2, layer_norms, monotone_step, sensitivity, LayerNorms,
+    Limits, RecursionNorm, Sensitivity,
 };
