@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use std::io::Write as _;
+
 use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -116,7 +118,8 @@ impl Checkpoint {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| {
             format!(
-                "reading checkpoint {} — was the run started with this --out?",
+                "reading checkpoint {} — was the run started with this --out? A run stopped \
+                 before its first epoch finished has none: start it again with --force",
                 path.display()
             )
         })?;
@@ -132,14 +135,22 @@ impl Checkpoint {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a crash
-/// never leaves a half-written file.
+/// Writes `bytes` to `path` through a temporary file in the same folder (`.NAME.tmp`), synced to
+/// disk, and a rename, so a crash or a kill never leaves a half-written file.
 ///
 /// # Errors
 /// I/O.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    };
+    write().with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path)
         .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     Ok(())
