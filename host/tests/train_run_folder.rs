@@ -1,5 +1,6 @@
-//! `lifted train` run folders: a new run never overwrites an earlier one unless `--force`, and a
-//! resume rewrites the files left behind by a kill.
+//! `lifted train` run folders: a new run never overwrites an earlier one unless `--force`, a
+//! resume rewrites the files left behind by a kill, and damaged, edited or mismatched checkpoints
+//! are refused with a message naming the field and the fix (never a panic).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -65,6 +66,14 @@ fn assert_refused(o: &Output, needles: &[&str]) -> String {
 
 fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn copy_run(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
 }
 
 #[test]
@@ -200,4 +209,187 @@ fn resume_rewrites_the_files_next_to_the_checkpoint() {
     let p = lifted::train::read_params_json(&part.join("best.params.json")).unwrap();
     let meta: serde_json::Value = serde_json::from_str(&p.metadata).unwrap();
     assert_eq!(meta["epoch"], best);
+}
+
+#[test]
+fn resume_refuses_fewer_epochs_than_the_checkpoint_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    assert_ok(&train(&out, 3, &[]));
+    let ckpt = read(&out.join("checkpoint.json"));
+    assert_refused(
+        &resume(&out, &["--epochs", "2"]),
+        &["completed 3 epochs", "the 2 asked for", "--epochs"],
+    );
+    assert_eq!(read(&out.join("checkpoint.json")), ckpt);
+    // As many as done: nothing to train, accepted.
+    assert_ok(&resume(&out, &["--epochs", "3"]));
+}
+
+/// Edits `checkpoint.json` in `out` through the library (so the checksum is recomputed) and
+/// runs `--resume`; returns the failure's message after checking it names `needles`.
+fn resume_edited(
+    pristine: &Path,
+    scratch: &Path,
+    edit: impl FnOnce(&mut Checkpoint),
+    needles: &[&str],
+) {
+    if scratch.exists() {
+        std::fs::remove_dir_all(scratch).unwrap();
+    }
+    copy_run(pristine, scratch);
+    let path = scratch.join("checkpoint.json");
+    let mut c = Checkpoint::load(&path).unwrap();
+    edit(&mut c);
+    c.save(&path).unwrap();
+    assert_refused(&resume(scratch, &[]), needles);
+}
+
+#[test]
+fn checkpoints_of_the_wrong_shape_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    assert_ok(&train(&out, 1, &[]));
+    let s = dir.path().join("scratch");
+    // 64 inputs → 16 → 10.
+    resume_edited(
+        &out,
+        &s,
+        |c| {
+            c.layers[0].weights.pop();
+        },
+        &["layers[0].weights", "layer 1", "1023", "1024", "--force"],
+    );
+    resume_edited(
+        &out,
+        &s,
+        |c| c.layers[1].bias.push(0.0),
+        &["layers[1].bias", "layer 2", "11", "10"],
+    );
+    resume_edited(
+        &out,
+        &s,
+        |c| {
+            c.layers.pop();
+        },
+        &["`layers`", "1 layers", "2"],
+    );
+    resume_edited(
+        &out,
+        &s,
+        |c| {
+            c.gamma.pop();
+        },
+        &["`gamma`", "length 1", "expected 2"],
+    );
+    resume_edited(
+        &out,
+        &s,
+        |c| c.gamma[1] = -1.0,
+        &["gamma[1]", "layer 2", "> 0"],
+    );
+    resume_edited(
+        &out,
+        &s,
+        |c| {
+            c.adam.m.pop();
+        },
+        &["adam.m", "Adam", "1209", "1210"],
+    );
+    resume_edited(
+        &out,
+        &s,
+        |c| c.adam.v.clear(),
+        &["adam.v", "length 0", "1210"],
+    );
+    resume_edited(
+        &out,
+        &s,
+        |c| {
+            c.history.pop();
+        },
+        &["history", "1 rows", "expected 2"],
+    );
+    resume_edited(&out, &s, |c| c.input_dim = 65, &["input_dim", "65", "64"]);
+    resume_edited(
+        &out,
+        &s,
+        |c| {
+            c.best.as_mut().unwrap().params.layers[1]
+                .weights
+                .truncate(3);
+        },
+        &["best.params.layers[1].weights", "length 3", "160"],
+    );
+}
+
+#[test]
+fn edited_or_mismatched_checkpoints_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    assert_ok(&train(&out, 1, &[]));
+    let s = dir.path().join("scratch");
+
+    // A text edit without a new checksum.
+    copy_run(&out, &s);
+    let path = s.join("checkpoint.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replacen("\"activation\":\"Relu\"", "\"activation\":\"Identity\"", 1);
+    assert_ne!(edited, text, "no ReLU layer in the checkpoint");
+    std::fs::write(&path, &edited).unwrap();
+    assert_refused(
+        &resume(&s, &[]),
+        &["checkpoint", "checksum", "crc32", "--force"],
+    );
+    // A missing checksum.
+    let cut = &text[..text.rfind(",\"crc32\"").unwrap()];
+    std::fs::write(&path, format!("{cut}}}")).unwrap();
+    assert_refused(&resume(&s, &[]), &["crc32", "--force"]);
+    // A cut-off file.
+    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+    assert_refused(&resume(&s, &[]), &["checkpoint", "--force"]);
+
+    // The same edit with a valid checksum: refused against the configuration.
+    resume_edited(
+        &out,
+        &s,
+        |c| c.layers[0].activation = lifted_core::Activation::Identity,
+        &[
+            "layers[0].activation",
+            "layer 1",
+            "Identity",
+            "Relu",
+            "--force",
+        ],
+    );
+    resume_edited(
+        &out,
+        &s,
+        |c| {
+            c.best.as_mut().unwrap().params.layers[0].activation = lifted_core::Activation::Identity
+        },
+        &["best.params.layers[0].activation"],
+    );
+    // A checkpoint of another configuration.
+    resume_edited(&out, &s, |c| c.config.beta = 0.25, &["differs", "beta"]);
+    // The run folder's configuration edited.
+    if s.exists() {
+        std::fs::remove_dir_all(&s).unwrap();
+    }
+    copy_run(&out, &s);
+    let toml = std::fs::read_to_string(s.join("config.toml")).unwrap();
+    let changed = toml.replacen("beta = 0.5", "beta = 0.25", 1);
+    assert_ne!(changed, toml, "{toml}");
+    std::fs::write(s.join("config.toml"), changed).unwrap();
+    assert_refused(
+        &resume(&s, &[]),
+        &["config.toml", "differs", "beta", "--force"],
+    );
+    // … also when the configuration comes from --config.
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, &toml).unwrap();
+    assert_refused(
+        &resume(&s, &["--config", cfg.to_str().unwrap()]),
+        &["config.toml", "differs", "beta"],
+    );
 }

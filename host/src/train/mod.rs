@@ -209,7 +209,9 @@ pub fn train_in_dir_measured(
         Start::Resume => {}
     }
     let mut trainer = if start == Start::Resume {
-        Trainer::resume(cfg, splits, Checkpoint::load(&ckpt_path)?)?
+        let ckpt = Checkpoint::load(&ckpt_path)?;
+        checkpoint::check_folder_config(dir, &ckpt.config)?;
+        Trainer::resume(cfg, splits, ckpt)?
     } else {
         Trainer::new(cfg, splits)?
     };
