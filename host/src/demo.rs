@@ -14,7 +14,8 @@ use clap::{Args, FromArgMatches};
 /// Arguments of `lifted demo`.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// Run folder for the training logs, the parameters and the exported model.
+    /// Run folder for the training logs, the parameters and the exported model. The demo owns
+    /// it: a run already in it is replaced (as `lifted train --force`).
     #[arg(long, default_value = "runs/demo", value_name = "DIR")]
     pub out: PathBuf,
     /// Training epochs.
@@ -70,6 +71,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             s("--seed"),
             args.seed.to_string(),
             s("--quiet"),
+            s("--force"),
             s("--out"),
             out.clone(),
         ],

@@ -116,3 +116,41 @@ fn tiny_grid_runs_resumes_and_reports() {
     assert!(tables.contains("| bp |"), "{tables}");
     assert!(tables.contains("±"), "two bp seeds give a std: {tables}");
 }
+
+#[test]
+fn runner_replaces_an_unfinished_start_and_refuses_fewer_epochs_than_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = tiny(dir.path());
+    let id = "digits-300/arovr-s0";
+    let opts = RunOptions {
+        filter: Some(id.into()),
+        ..quiet()
+    };
+    // What a kill before the first checkpoint leaves: the runner owns the folder and starts it
+    // afresh.
+    let job = e.jobs().unwrap().into_iter().find(|j| j.id == id).unwrap();
+    let run_dir = e.run_dir(&job);
+    std::fs::create_dir_all(&run_dir).unwrap();
+    std::fs::write(run_dir.join("config.toml"), "stale").unwrap();
+    std::fs::write(run_dir.join("log.csv"), "").unwrap();
+    let out = run(&e, &opts).unwrap();
+    assert_eq!(out.finished, [id], "{:?}", out.failed);
+    let log = std::fs::read_to_string(run_dir.join("log.csv")).unwrap();
+    assert_eq!(log.lines().count(), 1 + 9, "{log}");
+
+    // Fewer epochs than the unfinished run's checkpoint: refused, naming both numbers.
+    std::fs::remove_file(run_dir.join(SUMMARY)).unwrap();
+    let mut fewer = tiny(dir.path());
+    fewer.rows[1]
+        .keys
+        .insert("epochs".into(), toml::Value::Integer(4));
+    let out = run(&fewer, &opts).unwrap();
+    assert!(out.finished.is_empty());
+    let (failed, why) = &out.failed[0];
+    assert_eq!(failed, id);
+    assert!(
+        why.contains("completed 8 epochs") && why.contains("the 4 asked for"),
+        "{why}"
+    );
+    assert!(!why.contains("panicked"), "{why}");
+}

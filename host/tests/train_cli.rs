@@ -19,6 +19,7 @@ fn help_lists_the_training_flags() {
         "--sweeps",
         "--damping",
         "--resume",
+        "--force",
         "--config",
         "--threads",
         "--seed",

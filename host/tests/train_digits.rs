@@ -261,12 +261,26 @@ fn resume_continues_bit_identically() {
         lambda_t: 0.5,
         ..small(Objective::Targeted, 4)
     };
-    let a = train_in_dir(&cfg, &splits, &mut Progress::hidden(), &full, false).unwrap();
+    let a = train_in_dir(
+        &cfg,
+        &splits,
+        &mut Progress::hidden(),
+        &full,
+        train::Start::Fresh,
+    )
+    .unwrap();
     let half = TrainConfig {
         epochs: 2,
         ..cfg.clone()
     };
-    let first = train_in_dir(&half, &splits, &mut Progress::hidden(), &part, false).unwrap();
+    let first = train_in_dir(
+        &half,
+        &splits,
+        &mut Progress::hidden(),
+        &part,
+        train::Start::Fresh,
+    )
+    .unwrap();
     assert_eq!(first.history.len(), 3);
     assert_eq!(
         Checkpoint::load(&part.join("checkpoint.json"))
@@ -274,7 +288,14 @@ fn resume_continues_bit_identically() {
             .epoch,
         2
     );
-    let b = train_in_dir(&cfg, &splits, &mut Progress::hidden(), &part, true).unwrap();
+    let b = train_in_dir(
+        &cfg,
+        &splits,
+        &mut Progress::hidden(),
+        &part,
+        train::Start::Resume,
+    )
+    .unwrap();
     assert_eq!(rows(&a), rows(&b));
     assert_eq!(a.last, b.last);
     assert_eq!(a.best, b.best);
@@ -293,9 +314,15 @@ fn resume_continues_bit_identically() {
     assert_eq!(csv(&part).len(), 6);
     // A changed hyperparameter is refused.
     let other = TrainConfig { beta: 0.4, ..cfg };
-    let e = train_in_dir(&other, &splits, &mut Progress::hidden(), &part, true)
-        .unwrap_err()
-        .to_string();
+    let e = train_in_dir(
+        &other,
+        &splits,
+        &mut Progress::hidden(),
+        &part,
+        train::Start::Resume,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("differs from the checkpoint"), "{e}");
 }
 
@@ -307,7 +334,14 @@ fn divergence_stops_and_keeps_the_last_good_checkpoint() {
         lr: 1e30,
         ..small(Objective::Arovr, 3)
     };
-    let r = train_in_dir(&cfg, &splits, &mut Progress::hidden(), dir.path(), false).unwrap();
+    let r = train_in_dir(
+        &cfg,
+        &splits,
+        &mut Progress::hidden(),
+        dir.path(),
+        train::Start::Fresh,
+    )
+    .unwrap();
     let msg = r.diverged.clone().expect("lr = 1e30 must diverge");
     assert!(
         msg.contains("diverged in epoch 1") && msg.contains("last good checkpoint (epoch 0)"),

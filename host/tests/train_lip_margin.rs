@@ -384,18 +384,39 @@ fn resume_with_margin_continues_bit_identically() {
         loss: LossKind::CrossEntropy,
         ..small(Objective::Bp, 4)
     };
-    let a = train_in_dir(&cfg, &splits, &mut Progress::hidden(), &full, false).unwrap();
+    let a = train_in_dir(
+        &cfg,
+        &splits,
+        &mut Progress::hidden(),
+        &full,
+        train::Start::Fresh,
+    )
+    .unwrap();
     let half = TrainConfig {
         epochs: 2,
         ..cfg.clone()
     };
-    train_in_dir(&half, &splits, &mut Progress::hidden(), &part, false).unwrap();
+    train_in_dir(
+        &half,
+        &splits,
+        &mut Progress::hidden(),
+        &part,
+        train::Start::Fresh,
+    )
+    .unwrap();
     let ck = Checkpoint::load(&part.join("checkpoint.json")).unwrap();
     assert_eq!(
         ck.lip_vectors.iter().map(Vec::len).collect::<Vec<_>>(),
         vec![64, 32]
     );
-    let b = train_in_dir(&cfg, &splits, &mut Progress::hidden(), &part, true).unwrap();
+    let b = train_in_dir(
+        &cfg,
+        &splits,
+        &mut Progress::hidden(),
+        &part,
+        train::Start::Resume,
+    )
+    .unwrap();
     assert_eq!(rows(&a), rows(&b));
     assert!(a.last == b.last, "resumed weights differ");
 }

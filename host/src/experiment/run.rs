@@ -15,7 +15,7 @@ use super::spec::{matches, Experiment, Job};
 use super::summary::{to_csv, RunSummary, SUMMARY_VERSION};
 use crate::data::{self, DatasetKind, Splits};
 use crate::train::checkpoint::write_atomic;
-use crate::train::{self, files, Measure, Progress, TrainConfig};
+use crate::train::{self, files, Measure, Progress, Start, TrainConfig};
 
 /// The summary file of a run folder.
 pub const SUMMARY: &str = "summary.json";
@@ -186,7 +186,13 @@ fn run_job(exp: &Experiment, job: &Job, splits: &Splits, opts: &RunOptions) -> R
         cfg.threads = t;
     }
     cfg.data.data_dir.clone_from(&opts.data_dir);
-    let resume = dir.join(files::CHECKPOINT).exists();
+    // The runner owns its run folders: a folder with a checkpoint continues, anything else
+    // (e.g. a run killed before its first checkpoint) starts afresh, replacing its files.
+    let start = if dir.join(files::CHECKPOINT).exists() {
+        Start::Resume
+    } else {
+        Start::Replace
+    };
     let dataset = job.dataset.name();
     let per_epoch = subset(&splits.test, exp.measure.subset);
     let m = Measure {
@@ -199,7 +205,7 @@ fn run_job(exp: &Experiment, job: &Job, splits: &Splits, opts: &RunOptions) -> R
     if !opts.quiet && !progress.has_bar() {
         progress = progress.on_epoch(|r| eprintln!("  {}", crate::train::progress::epoch_line(r)));
     }
-    let result = train::train_in_dir_measured(&cfg, splits, &mut progress, &dir, resume, Some(m))
+    let result = train::train_in_dir_measured(&cfg, splits, &mut progress, &dir, start, Some(m))
         .with_context(|| format!("training in {}", dir.display()))?;
     let final_data = subset(&splits.test, exp.final_.subset);
     let fin = measure(

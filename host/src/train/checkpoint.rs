@@ -1,10 +1,17 @@
 //! Checkpoints: everything needed to continue a run bit for bit (weights, γ, Adam moments, the
 //! RNG position, the epoch, the best model so far and the log), as JSON. f32 values print as
 //! their shortest round-trip decimal, so JSON restores them exactly.
+//!
+//! The file is sealed: its last member is `"crc32":"xxxxxxxx"`, the CRC-32 (ISO-HDLC, as in the
+//! model format) of the file's text without that member. [`Checkpoint::load`] refuses a file whose
+//! text no longer matches its checksum, and [`Checkpoint::validate`] checks every shape of the
+//! state against the run's configuration before anything uses it.
 
 use std::path::Path;
 
-use anyhow::{ensure, Context, Result};
+use std::io::Write as _;
+
+use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::adam::Adam;
@@ -15,8 +22,11 @@ use super::params::ModelParamsJson;
 use super::rng::RngState;
 use lifted_core::Activation;
 
-/// Version of the checkpoint layout.
-pub const CHECKPOINT_VERSION: u32 = 1;
+/// Version of the checkpoint layout (2: sealed with a CRC-32).
+pub const CHECKPOINT_VERSION: u32 = 2;
+
+/// The name of the checksum member that ends a sealed checkpoint.
+const CRC_KEY: &str = ",\"crc32\":\"";
 
 /// One weight layer in a checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,46 +111,317 @@ impl Checkpoint {
             .collect()
     }
 
-    /// Writes the checkpoint as JSON, atomically (temporary file + rename).
+    /// Writes the checkpoint as sealed JSON (see the module documentation), atomically
+    /// (temporary file + rename).
     ///
     /// # Errors
     /// I/O.
     pub fn save(&self, path: &Path) -> Result<()> {
-        write_atomic(path, serde_json::to_string(self)?.as_bytes())
+        write_atomic(path, seal(&serde_json::to_string(self)?).as_bytes())
     }
 
-    /// Reads a checkpoint.
+    /// Reads a checkpoint: the checksum, the JSON and the version. Check it against the run's
+    /// configuration with [`Checkpoint::validate`] before use.
     ///
     /// # Errors
-    /// I/O, malformed JSON or an unsupported version.
+    /// I/O, a checksum mismatch, malformed JSON or an unsupported version.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| {
             format!(
-                "reading checkpoint {} — was the run started with this --out?",
+                "reading checkpoint {} — was the run started with this --out? A run stopped \
+                 before its first epoch finished has none: start it again with --force",
                 path.display()
             )
         })?;
-        let c: Checkpoint = serde_json::from_str(&text)
-            .with_context(|| format!("parsing checkpoint {}", path.display()))?;
+        if let Some(v) = older_version(&text) {
+            bail!(
+                "checkpoint {} has version {v} (written by an older build, without a checksum); \
+                 this build reads {CHECKPOINT_VERSION} — start the run again with --force \
+                 (without --resume), or continue it with the build that wrote it",
+                path.display()
+            );
+        }
+        let body = unseal(&text).with_context(|| {
+            format!(
+                "checkpoint {} is damaged or was edited — restore it from a copy, or start the \
+                 run again with --force (without --resume)",
+                path.display()
+            )
+        })?;
+        let c: Checkpoint = serde_json::from_str(&body).with_context(|| {
+            format!(
+                "parsing checkpoint {} — start the run again with --force (without --resume)",
+                path.display()
+            )
+        })?;
         ensure!(
             c.version == CHECKPOINT_VERSION,
-            "checkpoint {} has version {}, this build reads {CHECKPOINT_VERSION}",
+            "checkpoint {} has version {}, this build reads {CHECKPOINT_VERSION} — start the run \
+             again with --force (without --resume), or continue it with the build that wrote it",
             path.display(),
             c.version
         );
         Ok(c)
     }
+
+    /// Checks every shape of the checkpoint against `cfg` (the run's configuration) and the input
+    /// dimension of the data: layer count, weights, biases and activations of every layer, γ,
+    /// the Adam moments, the best epoch's parameters, the log rows and the Lipschitz-margin
+    /// vectors. The message names the field, the layer, and the expected and found values.
+    ///
+    /// # Errors
+    /// The first mismatch found.
+    pub fn validate(&self, cfg: &TrainConfig, input_dim: usize) -> Result<()> {
+        let fix = "the checkpoint does not belong to this run or was damaged — start the run \
+                   again with --force (without --resume)";
+        ensure!(
+            self.input_dim == input_dim,
+            "checkpoint field `input_dim` is {}, the data has inputs of dimension {input_dim}; {fix}",
+            self.input_dim
+        );
+        let l = cfg.widths.len();
+        ensure!(
+            self.layers.len() == l,
+            "checkpoint field `layers` has {} layers, the configuration has {l} (widths {:?}); {fix}",
+            self.layers.len(),
+            cfg.widths
+        );
+        let mut fan_in = input_dim;
+        let mut n_params = 0usize;
+        for (i, (layer, &n)) in self.layers.iter().zip(&cfg.widths).enumerate() {
+            let k = i + 1;
+            let want_w = n * fan_in;
+            ensure!(
+                layer.weights.len() == want_w,
+                "checkpoint field `layers[{i}].weights` (layer {k}) has length {}, expected \
+                 {want_w} ({n} × {fan_in}); {fix}",
+                layer.weights.len()
+            );
+            ensure!(
+                layer.bias.len() == n,
+                "checkpoint field `layers[{i}].bias` (layer {k}) has length {}, expected {n}; {fix}",
+                layer.bias.len()
+            );
+            let act = expected_activation(cfg, i);
+            ensure!(
+                layer.activation == act,
+                "checkpoint field `layers[{i}].activation` (layer {k}) is {:?}, the configuration \
+                 gives {act:?}; {fix}",
+                layer.activation
+            );
+            n_params += want_w + n;
+            fan_in = n;
+        }
+        ensure!(
+            self.gamma.len() == l,
+            "checkpoint field `gamma` has length {}, expected {l} (one γ per layer); {fix}",
+            self.gamma.len()
+        );
+        if let Some((i, g)) = self
+            .gamma
+            .iter()
+            .enumerate()
+            .find(|(_, g)| !(g.is_finite() && **g > 0.0))
+        {
+            bail!("checkpoint field `gamma[{i}]` (layer {}) is {g}, expected a finite value > 0; {fix}", i + 1);
+        }
+        for (name, len) in [("adam.m", self.adam.m.len()), ("adam.v", self.adam.v.len())] {
+            ensure!(
+                len == n_params,
+                "checkpoint field `{name}` (Adam moments) has length {len}, expected {n_params} \
+                 (one per weight and bias); {fix}"
+            );
+        }
+        ensure!(
+            self.history.len() == self.epoch + 1,
+            "checkpoint field `history` has {} rows, expected {} (epochs 0 … {}); {fix}",
+            self.history.len(),
+            self.epoch + 1,
+            self.epoch
+        );
+        if let Some((i, r)) = self.history.iter().enumerate().find(|(i, r)| r.epoch != *i) {
+            bail!(
+                "checkpoint field `history[{i}].epoch` is {}, expected {i}; {fix}",
+                r.epoch
+            );
+        }
+        if let Some(b) = &self.best {
+            ensure!(
+                b.epoch <= self.epoch,
+                "checkpoint field `best.epoch` is {}, after the checkpoint's epoch {}; {fix}",
+                b.epoch,
+                self.epoch
+            );
+            let p = &b.params;
+            ensure!(
+                p.input_dim == input_dim,
+                "checkpoint field `best.params.input_dim` is {}, expected {input_dim}; {fix}",
+                p.input_dim
+            );
+            ensure!(
+                p.layers.len() == l,
+                "checkpoint field `best.params.layers` has {} layers, expected {l}; {fix}",
+                p.layers.len()
+            );
+            let mut fan_in = input_dim;
+            for (i, (layer, &n)) in p.layers.iter().zip(&cfg.widths).enumerate() {
+                let k = i + 1;
+                let want_w = n * fan_in;
+                ensure!(
+                    layer.weights.len() == want_w,
+                    "checkpoint field `best.params.layers[{i}].weights` (layer {k}) has length \
+                     {}, expected {want_w} ({n} × {fan_in}); {fix}",
+                    layer.weights.len()
+                );
+                ensure!(
+                    layer.bias.len() == n,
+                    "checkpoint field `best.params.layers[{i}].bias` (layer {k}) has length {}, \
+                     expected {n}; {fix}",
+                    layer.bias.len()
+                );
+                let act = expected_activation(cfg, i);
+                ensure!(
+                    layer.activation == act,
+                    "checkpoint field `best.params.layers[{i}].activation` (layer {k}) is {:?}, \
+                     the configuration gives {act:?}; {fix}",
+                    layer.activation
+                );
+                fan_in = n;
+            }
+        }
+        Ok(())
+    }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a crash
-/// never leaves a half-written file.
+/// The activation of layer `i + 1` (index `i`) under `cfg`: the hidden activation, identity at
+/// the output (as [`Net::init`] builds it).
+fn expected_activation(cfg: &TrainConfig, i: usize) -> Activation {
+    if i + 1 == cfg.widths.len() {
+        Activation::Identity
+    } else {
+        cfg.activation.core()
+    }
+}
+
+/// Checks the run folder's `config.toml` and `config.json` (when present) against the
+/// checkpoint's configuration `ckpt`; only `epochs`, `threads` and `data.data_dir` may differ.
+///
+/// # Errors
+/// An unreadable or different configuration file.
+pub fn check_folder_config(dir: &Path, ckpt: &TrainConfig) -> Result<()> {
+    let toml = dir.join(super::files::CONFIG_TOML);
+    let json = dir.join(super::files::CONFIG_JSON);
+    let mut read: Vec<(std::path::PathBuf, TrainConfig)> = Vec::new();
+    if toml.is_file() {
+        let text = std::fs::read_to_string(&toml)
+            .with_context(|| format!("reading {}", toml.display()))?;
+        read.push((
+            toml.clone(),
+            TrainConfig::from_toml(&text).with_context(|| format!("in {}", toml.display()))?,
+        ));
+    }
+    if json.is_file() {
+        let text = std::fs::read_to_string(&json)
+            .with_context(|| format!("reading {}", json.display()))?;
+        read.push((
+            json.clone(),
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", json.display()))?,
+        ));
+    }
+    for (path, c) in read {
+        let diff = super::trainer::config_diff(&c, ckpt);
+        ensure!(
+            diff.is_empty(),
+            "{} differs from the configuration in {} (in {}) — the run folder was edited; \
+             restore the file, or start the run again with --force (without --resume)",
+            path.display(),
+            super::files::CHECKPOINT,
+            diff.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The version of a checkpoint written before checkpoints were sealed, if `text` is one.
+fn older_version(text: &str) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Version {
+        version: u64,
+    }
+    let v: Version = serde_json::from_str(text).ok()?;
+    (v.version < u64::from(CHECKPOINT_VERSION)).then_some(v.version)
+}
+
+/// `json` (an object) with the checksum member appended.
+fn seal(json: &str) -> String {
+    let crc = lifted_core::format::CRC32.checksum(json.as_bytes());
+    let open = json.strip_suffix('}').unwrap_or(json);
+    format!("{open}{CRC_KEY}{crc:08x}\"}}\n")
+}
+
+/// The text a sealed checkpoint was written from, if its checksum matches.
+fn unseal(text: &str) -> Result<String> {
+    let t = text.trim_end();
+    let Some(pos) = t.rfind(CRC_KEY) else {
+        bail!("it has no `crc32` checksum member at its end");
+    };
+    let tail = &t[pos + CRC_KEY.len()..];
+    let Some(hex) = tail.strip_suffix("\"}") else {
+        bail!("its `crc32` checksum member is not the last one");
+    };
+    let Ok(stored) = u32::from_str_radix(hex, 16) else {
+        bail!("its `crc32` checksum {hex:?} is not 8 hex digits");
+    };
+    ensure!(
+        hex.len() == 8,
+        "its `crc32` checksum {hex:?} is not 8 hex digits"
+    );
+    let body = format!("{}}}", &t[..pos]);
+    let crc = lifted_core::format::CRC32.checksum(body.as_bytes());
+    ensure!(
+        crc == stored,
+        "its content does not match its checksum (crc32 stored {stored:08x}, computed {crc:08x})"
+    );
+    Ok(body)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder (`.NAME.tmp`), synced to
+/// disk, and a rename, so a crash or a kill never leaves a half-written file.
 ///
 /// # Errors
 /// I/O.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    };
+    write().with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path)
         .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_round_trips_and_refuses_any_change() {
+        let body = r#"{"version":2,"epoch":3,"name":"a,\"crc32\":\"b"}"#;
+        let sealed = seal(body);
+        assert!(sealed.ends_with("\"}\n"), "{sealed}");
+        assert_eq!(unseal(&sealed).unwrap(), body);
+        let edited = sealed.replacen("\"epoch\":3", "\"epoch\":4", 1);
+        let e = unseal(&edited).unwrap_err().to_string();
+        assert!(e.contains("does not match its checksum"), "{e}");
+        let e = unseal(body).unwrap_err().to_string();
+        assert!(e.contains("no `crc32`"), "{e}");
+        let bad = sealed.replacen("\"crc32\":\"", "\"crc32\":\"zz", 1);
+        assert!(unseal(&bad).is_err());
+    }
 }

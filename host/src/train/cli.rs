@@ -12,7 +12,7 @@ use super::options::{
     Attack, Damping, HiddenActivation, InitKind, LossKind, LrSchedule, MarginLoss, MetaGamma,
     Objective, Potential, RelaxedDistance, ScheduleKind, Target,
 };
-use super::{files, train_in_dir, Progress, TrainConfig, TrainResult};
+use super::{files, train_in_dir, Progress, Start, TrainConfig, TrainResult};
 use crate::data::{self, DatasetKind};
 
 /// Flags of `lifted train`. Every hyperparameter flag overrides the config file.
@@ -22,12 +22,18 @@ pub struct TrainArgs {
     /// TOML configuration (keys as in the run folder's config.toml); flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Run folder: config.toml/json, log.csv/jsonl, best/last.params.json, checkpoint.json.
+    /// Run folder: config.toml/json, log.csv/jsonl, best/last.params.json, checkpoint.json
+    /// [default: runs/OBJECTIVE-DATASET-seedSEED]. A folder that already holds a run is refused
+    /// unless --resume or --force is given.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Continue the run in --out from its checkpoint (bit-identical for the same --threads).
     #[arg(long)]
     pub resume: bool,
+    /// Start afresh even if the run folder already holds a run: its run files are deleted first.
+    /// Without it, a new run into such a folder is refused.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
     /// No progress bar and no per-epoch lines.
     #[arg(long, short)]
     pub quiet: bool,
@@ -300,7 +306,14 @@ pub fn run(args: &TrainArgs) -> Result<TrainResult> {
             progress = progress.on_epoch(|r| eprintln!("{}", super::progress::epoch_line(r)));
         }
     }
-    let result = train_in_dir(&cfg, &splits, &mut progress, &out, args.resume)?;
+    let start = if args.resume {
+        Start::Resume
+    } else if args.force {
+        Start::Replace
+    } else {
+        Start::Fresh
+    };
+    let result = train_in_dir(&cfg, &splits, &mut progress, &out, start)?;
     println!(
         "best epoch {}: val {:.2}%, test {:.2}% → {}",
         result.best_epoch,

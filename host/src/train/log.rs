@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
+
+use super::checkpoint::write_atomic;
+use super::files::{LOG_CSV, LOG_JSONL};
 
 /// One row of the log. Epoch 0 is the measurement pass before any update.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,53 +84,44 @@ impl EpochRecord {
     }
 }
 
-/// Writes `log.csv` and `log.jsonl` side by side, flushing after every row.
-pub struct LogWriter {
-    csv: BufWriter<File>,
-    jsonl: BufWriter<File>,
-    extra: Vec<String>,
+/// The text of `log.csv` for `history`: the header (with one column per `extra` key) and one line
+/// per row.
+pub fn csv_text(history: &[EpochRecord], extra: &[String]) -> String {
+    let mut s = String::from(CSV_HEADER);
+    for k in extra {
+        s.push(',');
+        s.push_str(k);
+    }
+    s.push('\n');
+    for r in history {
+        s.push_str(&r.csv_line(extra));
+        s.push('\n');
+    }
+    s
 }
 
-impl LogWriter {
-    /// Creates both files in `dir` (truncating) and writes `history` (e.g. restored from a
-    /// checkpoint). `extra` names the [`EpochRecord::robust`] columns of the CSV, in order.
-    ///
-    /// # Errors
-    /// I/O.
-    pub fn create(dir: &Path, history: &[EpochRecord], extra: &[String]) -> Result<Self> {
-        let open = |name: &str| -> Result<BufWriter<File>> {
-            let p = dir.join(name);
-            Ok(BufWriter::new(
-                File::create(&p).with_context(|| format!("creating {}", p.display()))?,
-            ))
-        };
-        let mut w = LogWriter {
-            csv: open("log.csv")?,
-            jsonl: open("log.jsonl")?,
-            extra: extra.to_vec(),
-        };
-        write!(w.csv, "{CSV_HEADER}")?;
-        for k in extra {
-            write!(w.csv, ",{k}")?;
-        }
-        writeln!(w.csv)?;
-        for r in history {
-            w.append(r)?;
-        }
-        Ok(w)
+/// The text of `log.jsonl` for `history`: one JSON object per row.
+///
+/// # Errors
+/// A row that cannot be serialised.
+pub fn jsonl_text(history: &[EpochRecord]) -> Result<String> {
+    let mut s = String::new();
+    for r in history {
+        s.push_str(&serde_json::to_string(r)?);
+        s.push('\n');
     }
+    Ok(s)
+}
 
-    /// Appends one row to both files.
-    ///
-    /// # Errors
-    /// I/O.
-    pub fn append(&mut self, r: &EpochRecord) -> Result<()> {
-        writeln!(self.csv, "{}", r.csv_line(&self.extra))?;
-        writeln!(self.jsonl, "{}", serde_json::to_string(r)?)?;
-        self.csv.flush()?;
-        self.jsonl.flush()?;
-        Ok(())
-    }
+/// Rewrites `log.csv` and `log.jsonl` in `dir` with `history`, each atomically (temporary file +
+/// rename): a kill never leaves a truncated or empty log. `extra` names the
+/// [`EpochRecord::robust`] columns of the CSV, in order.
+///
+/// # Errors
+/// I/O.
+pub fn write_logs(dir: &Path, history: &[EpochRecord], extra: &[String]) -> Result<()> {
+    write_atomic(&dir.join(LOG_CSV), csv_text(history, extra).as_bytes())?;
+    write_atomic(&dir.join(LOG_JSONL), jsonl_text(history)?.as_bytes())
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@
 //!
 //! - [`train`] runs in memory; [`train_in_dir`] also writes `config.toml`, `config.json`,
 //!   `log.csv`, `log.jsonl`, `best.params.json`, `last.params.json` and `checkpoint.json`, and
-//!   continues a run bit for bit with `resume = true`.
+//!   continues a run bit for bit with [`Start::Resume`]. Every file is replaced atomically, and
+//!   the checkpoint is written last: a kill at any point leaves a folder that resumes to the same
+//!   bits (resuming rewrites the other files from the checkpoint).
 //! - All kernels are generic over [`Real`] (f32 for training, f64 for the docs/method.md §6 oracles).
 //! - Randomness: ChaCha8 seeded with `seed` (stream 0: weights; stream 1: shuffles, random
 //!   targets, PGD starts; stream 2: the Lipschitz-margin power-iteration start vectors). Linear algebra runs on `matrixmultiply` in a rayon pool of `threads`
@@ -48,7 +50,7 @@ pub mod trainer;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{ensure, Context, Result};
 use lifted_core::write::ModelParams;
 
 pub use checkpoint::Checkpoint;
@@ -112,22 +114,54 @@ pub mod files {
     pub const LAST: &str = "last.params.json";
     /// The resumable state after the last completed epoch.
     pub const CHECKPOINT: &str = "checkpoint.json";
+    /// Every file of a run: a folder holding any of them holds a run.
+    pub const RUN: [&str; 7] = [
+        CONFIG_TOML,
+        CONFIG_JSON,
+        CHECKPOINT,
+        LOG_CSV,
+        LOG_JSONL,
+        BEST,
+        LAST,
+    ];
 }
 
-/// As [`train`], writing the run into `dir` (see [`files`]) after every epoch. With `resume`,
-/// continues from `dir/checkpoint.json` (bit-identically for the same thread count). After a
-/// divergence the files hold the last good epoch.
+/// How [`train_in_dir`] treats the run folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// A new run; refused if the folder already holds a run (any of [`files::RUN`]).
+    Fresh,
+    /// A new run that first deletes the run files of the folder (`--force`).
+    Replace,
+    /// Continue the run of the folder from its checkpoint (`--resume`).
+    Resume,
+}
+
+/// The run files present in `dir` (a subset of [`files::RUN`]).
+pub fn existing_run_files(dir: &Path) -> Vec<&'static str> {
+    files::RUN
+        .iter()
+        .copied()
+        .filter(|f| dir.join(f).exists())
+        .collect()
+}
+
+/// As [`train`], writing the run into `dir` (see [`files`]) after every epoch. `start` says
+/// whether to begin a new run (refusing or replacing an existing one) or to continue from
+/// `dir/checkpoint.json` (bit-identically for the same thread count). After a divergence the
+/// files hold the last good epoch.
 ///
 /// # Errors
-/// An invalid configuration, a missing or mismatched checkpoint, or I/O.
+/// An invalid configuration, a folder that already holds a run ([`Start::Fresh`]), a missing,
+/// damaged or mismatched checkpoint ([`Start::Resume`]), or I/O.
 pub fn train_in_dir(
     cfg: &TrainConfig,
     splits: &Splits,
     progress: &mut Progress,
     dir: &Path,
-    resume: bool,
+    start: Start,
 ) -> Result<TrainResult> {
-    train_in_dir_measured(cfg, splits, progress, dir, resume, None)
+    train_in_dir_measured(cfg, splits, progress, dir, start, None)
 }
 
 /// Extra per-epoch measurements: the column names (CSV order) and the function that measures
@@ -150,14 +184,34 @@ pub fn train_in_dir_measured(
     splits: &Splits,
     progress: &mut Progress,
     dir: &Path,
-    resume: bool,
+    start: Start,
     mut measure: Option<Measure<'_>>,
 ) -> Result<TrainResult> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating the run folder {}", dir.display()))?;
     let ckpt_path = dir.join(files::CHECKPOINT);
-    let mut trainer = if resume {
-        Trainer::resume(cfg, splits, Checkpoint::load(&ckpt_path)?)?
+    let found = existing_run_files(dir);
+    match start {
+        Start::Fresh => ensure!(
+            found.is_empty(),
+            "{} already holds a run ({}) — continue it with --resume, replace it with --force, \
+             or choose another folder with --out",
+            dir.display(),
+            found.join(", ")
+        ),
+        Start::Replace => {
+            for f in &found {
+                let p = dir.join(f);
+                std::fs::remove_file(&p)
+                    .with_context(|| format!("removing {} (--force)", p.display()))?;
+            }
+        }
+        Start::Resume => {}
+    }
+    let mut trainer = if start == Start::Resume {
+        let ckpt = Checkpoint::load(&ckpt_path)?;
+        checkpoint::check_folder_config(dir, &ckpt.config)?;
+        Trainer::resume(cfg, splits, ckpt)?
     } else {
         Trainer::new(cfg, splits)?
     };
@@ -167,22 +221,29 @@ pub fn train_in_dir_measured(
         serde_json::to_string_pretty(cfg)?.as_bytes(),
     )?;
     let columns = measure.as_ref().map_or(Vec::new(), |m| m.columns.clone());
-    let mut log = log::LogWriter::create(dir, trainer.history(), &columns)?;
-    let result = trainer.run(progress, |t, rec| {
-        let rec = match measure.as_mut() {
-            Some(m) => {
-                let values = (m.measure)(&t.params())?;
-                t.annotate_last(values);
-                t.history().last().cloned().unwrap_or_else(|| rec.clone())
-            }
-            None => rec.clone(),
-        };
-        log.append(&rec)?;
-        t.checkpoint().save(&ckpt_path)?;
-        if let Some(b) = t.best().filter(|b| b.epoch == rec.epoch) {
+    if start == Start::Resume {
+        // The files next to the checkpoint may be an epoch ahead of it (a kill after they were
+        // written and before the checkpoint was): rewrite them from the checkpoint.
+        if let Some(b) = trainer.best() {
             write_params_json(&b.params.clone().into(), &dir.join(files::BEST))?;
         }
-        write_params_json(&t.params(), &dir.join(files::LAST))
+        write_params_json(&trainer.params(), &dir.join(files::LAST))?;
+        log::write_logs(dir, trainer.history(), &columns)?;
+    }
+    // Order per epoch: parameters, logs, then the checkpoint that they belong to (each file
+    // atomically), so a kill at any point leaves a resumable folder.
+    let result = trainer.run(progress, |t, _| {
+        if let Some(m) = measure.as_mut() {
+            let values = (m.measure)(&t.params())?;
+            t.annotate_last(values);
+        }
+        let epoch = t.history().len() - 1;
+        if let Some(b) = t.best().filter(|b| b.epoch == epoch) {
+            write_params_json(&b.params.clone().into(), &dir.join(files::BEST))?;
+        }
+        write_params_json(&t.params(), &dir.join(files::LAST))?;
+        log::write_logs(dir, t.history(), &columns)?;
+        t.checkpoint().save(&ckpt_path)
     })?;
     Ok(result)
 }

@@ -83,6 +83,38 @@ fn fresh_lip_vectors(cfg: &TrainConfig, net: &Net<f32>) -> Vec<Vec<f32>> {
     v
 }
 
+/// The top-level configuration keys (`data` as `data.*`) in which `a` and `b` differ, apart from
+/// those a resumed run may change: `epochs`, `threads` and `data.data_dir`.
+pub fn config_diff(a: &TrainConfig, b: &TrainConfig) -> Vec<String> {
+    let flat = |c: &TrainConfig| -> std::collections::BTreeMap<String, serde_json::Value> {
+        let mut m = std::collections::BTreeMap::new();
+        if let Ok(serde_json::Value::Object(o)) = serde_json::to_value(c) {
+            for (k, v) in o {
+                match (k.as_str(), v) {
+                    ("epochs" | "threads", _) => {}
+                    ("data", serde_json::Value::Object(d)) => {
+                        for (dk, dv) in d {
+                            if dk != "data_dir" {
+                                m.insert(format!("data.{dk}"), dv);
+                            }
+                        }
+                    }
+                    (_, v) => {
+                        m.insert(k, v);
+                    }
+                }
+            }
+        }
+        m
+    };
+    let (fa, fb) = (flat(a), flat(b));
+    let keys: std::collections::BTreeSet<&String> = fa.keys().chain(fb.keys()).collect();
+    keys.into_iter()
+        .filter(|k| fa.get(*k) != fb.get(*k))
+        .cloned()
+        .collect()
+}
+
 impl<'d> Trainer<'d> {
     /// A fresh run: validates `cfg` against the data, initialises the weights from stream 0 of
     /// `ChaCha8(seed)`; shuffles and other random choices use stream 1.
@@ -117,10 +149,12 @@ impl<'d> Trainer<'d> {
     }
 
     /// Continues from a checkpoint. `cfg` must equal the checkpoint's configuration except for
-    /// `epochs`, `threads` and `data.data_dir`.
+    /// `epochs` (not below the checkpoint's epoch), `threads` and `data.data_dir`; every shape of
+    /// the checkpoint is checked against it ([`Checkpoint::validate`]).
     ///
     /// # Errors
-    /// A configuration mismatch, or as [`Trainer::new`].
+    /// A configuration mismatch, fewer epochs than the checkpoint has done, a checkpoint of the
+    /// wrong shapes, or as [`Trainer::new`].
     pub fn resume(cfg: &TrainConfig, splits: &'d Splits, ckpt: Checkpoint) -> Result<Self> {
         let norm = |c: &TrainConfig| TrainConfig {
             epochs: 0,
@@ -131,18 +165,25 @@ impl<'d> Trainer<'d> {
             },
             ..c.clone()
         };
+        let diff = config_diff(cfg, &ckpt.config);
         ensure!(
-            norm(cfg) == norm(&ckpt.config),
-            "the configuration differs from the checkpoint's (only --epochs, --threads and --data-dir may change on --resume)"
+            diff.is_empty() && norm(cfg) == norm(&ckpt.config),
+            "the configuration differs from the checkpoint's (in {}; only --epochs, --threads and \
+             --data-dir may change on --resume)",
+            diff.join(", ")
         );
         let d = &splits.train;
         cfg.validate(d.dim, d.classes)?;
         ensure!(
-            ckpt.input_dim == d.dim,
-            "the checkpoint expects inputs of dimension {}, the data has {}",
-            ckpt.input_dim,
-            d.dim
+            cfg.epochs >= ckpt.epoch,
+            "the checkpoint has completed {} epochs, more than the {} asked for (--epochs, or \
+             `epochs` of an experiment) — a resumed run cannot end before its checkpoint: ask for \
+             {} epochs or more, or start the run again with --force (without --resume)",
+            ckpt.epoch,
+            cfg.epochs,
+            ckpt.epoch
         );
+        ckpt.validate(cfg, d.dim)?;
         let net = ckpt.net();
         let lip = if cfg.lip_margin() {
             let want: Vec<usize> = (0..net.depth() - 1).map(|k| net.width(k)).collect();
