@@ -326,6 +326,16 @@ pub fn compute(model: &ModelParams, limits: &Limits) -> Constants {
         }
     });
     let [l2, inf] = &mut lip;
+    // ‖Δz‖_∞ ≤ ‖Δz‖₂ ≤ Λ₂‖Δx‖₂ ≤ Λ₂√n₀‖Δx‖_∞: the ∞-norm sensitivities never need to exceed
+    // √n₀ times the ℓ2 ones. The ∞-norm recursion multiplies by ∞-norm block constants that grow
+    // with the width, so through the sweeps of an iterative deployment this bound is the smaller
+    // one by orders of magnitude (and with it the ball reach of the float-error bound).
+    let sqrt_n0 = sqrt_up(model.input_dim as f64);
+    for (sense_inf, sense_l2) in [(&mut inf.last, &l2.last), (&mut inf.max, &l2.max)] {
+        for (i, &s2) in sense_inf.iter_mut().zip(sense_l2.iter()) {
+            *i = i.min(mul_up(sqrt_n0, s2));
+        }
+    }
     let classes = model.layers.last().map_or(0, |x| x.bias.len());
     let fan_last = if l >= 2 {
         model.layers[l - 2].bias.len()
@@ -333,7 +343,6 @@ pub fn compute(model: &ModelParams, limits: &Limits) -> Constants {
         model.input_dim
     };
     let w_last = model.layers.last().map_or(&[][..], |x| &x.weights[..]);
-    let sqrt_n0 = sqrt_up(model.input_dim as f64);
     let mut pairs_l2 = Vec::new();
     let mut pairs_inf = Vec::new();
     let mut pairs_internal = vec![Vec::new(); l.saturating_sub(1)];
