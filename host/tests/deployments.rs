@@ -3,42 +3,16 @@
 //! edited (with a valid CRC) refused by `certify` and `inspect --verify`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "cli_support/mod.rs"]
+mod cli;
+
 use std::path::Path;
-use std::process::{Command, Output};
+
+use cli::{fails, ok, s};
 
 use lifted_core::bounds::{compute, Limits};
 use lifted_core::write::ModelParams;
 use lifted_core::ModelView;
-
-fn lifted(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lifted"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = lifted(args);
-    assert!(
-        o.status.success(),
-        "lifted {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let o = lifted(args);
-    assert!(!o.status.success(), "lifted {args:?} should fail");
-    let err = String::from_utf8(o.stderr).unwrap();
-    assert!(!err.contains("panicked"), "lifted {args:?} panicked: {err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// Trains and exports `extra` on the digits; returns the blob path.
 fn train_export(dir: &Path, extra: &[&str]) -> std::path::PathBuf {

@@ -2,45 +2,18 @@
 //! the embedded digits.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "cli_support/mod.rs"]
+mod cli;
 #[path = "eval_support/mod.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 use std::sync::OnceLock;
+
+use cli::{fails, ok, s};
 
 use lifted::params_io::save_params;
 use support::{params, random_net, trained, Deploy};
-
-fn lifted(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lifted"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = lifted(args);
-    assert!(
-        o.status.success(),
-        "lifted {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let o = lifted(args);
-    assert!(!o.status.success(), "lifted {args:?} should fail");
-    let err = String::from_utf8(o.stderr).unwrap();
-    assert!(!err.contains("panicked"), "lifted {args:?} panicked: {err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// A folder with best.params.json of the trained digits model, exported to model.lfm.
 fn fixture() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
