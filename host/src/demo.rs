@@ -13,6 +13,13 @@ use clap::{Args, FromArgMatches};
 
 /// Arguments of `lifted demo`.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "The firmware stage installs what it needs the way scripts/test.sh does (QEMU with \
+scripts/install-qemu.sh, the thumb targets with `rustup toolchain install`); LIFTED_NO_INSTALL=1 turns that off.\n\n\
+Exit status: 0 every stage passed (or --no-firmware); 3 the host stages passed but the firmware stage \
+could not run because QEMU is missing and could not be installed (the message says what to run); \
+1 any error, including a certificate broken by the attack or a device result that differs from the host's."
+)]
 pub struct DemoArgs {
     /// Run folder for the training logs, the parameters and the exported model. The demo owns
     /// it: a run already in it is replaced (as `lifted train --force`).
@@ -44,7 +51,11 @@ fn stage(n: usize, what: &str) {
 }
 
 /// Runs the demo.
-pub fn run(args: &DemoArgs) -> Result<()> {
+///
+/// # Errors
+/// Any stage failing (training, export, certification, a broken certificate, the firmware build
+/// or a device result that differs from the host's).
+pub fn run(args: &DemoArgs) -> Result<DemoOutcome> {
     let start = Instant::now();
     let out = args.out.display().to_string();
     let s = |v: &str| v.to_string();
@@ -134,15 +145,43 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         5,
         "run the exported model on the Cortex-M4F firmware under QEMU",
     );
-    if args.no_firmware {
+    let outcome = if args.no_firmware {
         println!("skipped (--no-firmware)");
+        DemoOutcome::Complete
     } else {
-        crate::demo_firmware::run(&model)?;
-    }
+        match crate::demo_firmware::run(&model)? {
+            crate::demo_firmware::FirmwareStage::Ran => DemoOutcome::Complete,
+            crate::demo_firmware::FirmwareStage::Unavailable(why) => {
+                println!("skipped: {why}");
+                DemoOutcome::FirmwareUnavailable
+            }
+        }
+    };
     println!(
         "\ndemo finished in {:.1} s; outputs in {}",
         start.elapsed().as_secs_f64(),
         out
     );
-    Ok(())
+    Ok(outcome)
+}
+
+/// How [`run`] ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoOutcome {
+    /// Every stage ran (or the firmware stage was skipped on request).
+    Complete,
+    /// The host stages passed; the firmware stage could not run (exit status 3).
+    FirmwareUnavailable,
+}
+
+impl DemoOutcome {
+    /// The process exit status `lifted demo` reports: 0, or 3 when the firmware stage could not
+    /// run.
+    #[must_use]
+    pub fn exit_code(self) -> i32 {
+        match self {
+            DemoOutcome::Complete => 0,
+            DemoOutcome::FirmwareUnavailable => 3,
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 
 use crate::data::{load, DatasetKind};
 
@@ -41,15 +41,63 @@ fn golden_file(path: &Path) -> Result<usize> {
     Ok(test.labels.len())
 }
 
-/// Runs the firmware stage for the exported model at `model`.
-pub fn run(model: &Path) -> Result<()> {
-    let fw = firmware_dir()?;
-    if Command::new("qemu-system-arm")
+/// How the firmware stage ended when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirmwareStage {
+    /// Built, ran under QEMU and matched the host bit for bit.
+    Ran,
+    /// The tools it needs are missing and could not be installed; the message says what to run.
+    Unavailable(String),
+}
+
+fn qemu_present() -> bool {
+    Command::new("qemu-system-arm")
         .arg("--version")
-        .output()
-        .is_err()
-    {
-        bail!("qemu-system-arm is not installed — run scripts/install-qemu.sh (or pass --no-firmware)");
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether the demo may install what the firmware stage needs (`LIFTED_NO_INSTALL=1` says no).
+fn may_install() -> bool {
+    std::env::var_os("LIFTED_NO_INSTALL").is_none_or(|v| v.is_empty() || v == "0")
+}
+
+/// Runs the firmware stage for the exported model at `model`. Missing tools are installed the
+/// way `scripts/test.sh` does (QEMU with `scripts/install-qemu.sh`, the pinned toolchain's thumb
+/// targets with `rustup toolchain install`) unless `LIFTED_NO_INSTALL=1`; if QEMU is still
+/// missing the stage reports [`FirmwareStage::Unavailable`] instead of failing.
+///
+/// # Errors
+/// The firmware sources are not found, the build fails, or the device disagrees with the host.
+pub fn run(model: &Path) -> Result<FirmwareStage> {
+    let fw = firmware_dir()?;
+    let repo = fw.join("..");
+    if !qemu_present() && may_install() {
+        println!("qemu-system-arm is missing: installing it with scripts/install-qemu.sh …");
+        let _ = Command::new("bash")
+            .arg(repo.join("scripts/install-qemu.sh"))
+            .stdin(Stdio::null())
+            .status();
+    }
+    if !qemu_present() {
+        return Ok(FirmwareStage::Unavailable(format!(
+            "qemu-system-arm is not installed and could not be installed here — run \
+             `bash {}` (needs root or sudo and the Debian package registry), then `lifted demo` \
+             again; or pass --no-firmware",
+            repo.join("scripts/install-qemu.sh").display()
+        )));
+    }
+    if may_install() {
+        // The pinned toolchain with its thumb targets (rust-toolchain.toml); idempotent.
+        let _ = Command::new("rustup")
+            .args(["toolchain", "install"])
+            .current_dir(&repo)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
     let model =
         std::fs::canonicalize(model).with_context(|| format!("reading {}", model.display()))?;
@@ -127,7 +175,7 @@ pub fn run(model: &Path) -> Result<()> {
         "host and firmware disagree:\n{}",
         cmp.report
     );
-    Ok(())
+    Ok(FirmwareStage::Ran)
 }
 
 /// The displayed fields of one `sample …` line.

@@ -107,7 +107,12 @@ fn run(cli: Cli) -> Result<()> {
             use clap::CommandFactory;
             Cli::command().print_help()?;
         }
-        Some(Command::Demo(args)) => lifted::demo::run(&args)?,
+        Some(Command::Demo(args)) => {
+            let code = lifted::demo::run(&args)?.exit_code();
+            if code != 0 {
+                std::process::exit(code);
+            }
+        }
         Some(Command::Train(args)) => {
             lifted::train::cli::run(&args)?;
         }

@@ -77,3 +77,32 @@ fn demo_trains_certifies_and_matches_the_firmware() {
         );
     }
 }
+
+/// Without QEMU (and without the right to install it) the demo still runs every host stage, says
+/// what to run, and exits with the documented status 3 instead of an error.
+#[test]
+fn demo_without_qemu_finishes_the_host_stages_and_exits_3() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_lifted"))
+        .args(["demo", "--epochs", "2", "--out"])
+        .arg(dir.path())
+        // No qemu-system-arm on this PATH (the host stages run in-process), no install.
+        .env("PATH", dir.path())
+        .env("LIFTED_NO_INSTALL", "1")
+        .output()
+        .expect("run lifted demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("=== 4/5"),
+        "host stages incomplete:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("install-qemu.sh"),
+        "no hint what to run:\n{stdout}"
+    );
+    assert!(stdout.contains("demo finished"), "{stdout}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(dir.path().join("model.lfm").is_file());
+}
