@@ -154,3 +154,69 @@ fn runner_replaces_an_unfinished_start_and_refuses_fewer_epochs_than_its_checkpo
     );
     assert!(!why.contains("panicked"), "{why}");
 }
+
+fn lifted(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lifted"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_corrupt_run_summary_is_reported_and_remeasured_while_the_grid_proceeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = tiny(dir.path());
+    let out = run(&e, &quiet()).unwrap();
+    assert_eq!(out.finished.len(), 3, "{:?}", out.failed);
+    let (path, before) = summary_of(&e, "digits-300/bp-s1");
+    std::fs::write(&path, "{\"version\": 1, \"id\": tru").unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/tiny.toml");
+    let results = dir.path().as_os_str();
+
+    // `list` names the file and the fix, and still lists every run.
+    let (ok, stdout, stderr) = lifted(&[
+        "experiment".as_ref(),
+        "list".as_ref(),
+        file.as_os_str(),
+        "--results".as_ref(),
+        results,
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+    assert!(
+        stderr.contains("delete") && stderr.contains("retrain"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("2/3 finished"), "{stdout}");
+    assert!(stdout.contains("corrupt summary"), "{stdout}");
+
+    // `run` reports it, re-measures that run from its checkpoint and skips the others.
+    let (ok, stdout, stderr) = lifted(&[
+        "experiment".as_ref(),
+        "run".as_ref(),
+        file.as_os_str(),
+        "--results".as_ref(),
+        results,
+        "--quiet".as_ref(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+    assert!(
+        stdout.contains("2 already finished, 1 finished now"),
+        "{stdout}"
+    );
+    let (_, after) = summary_of(&e, "digits-300/bp-s1");
+    assert_eq!(after.final_, before.final_);
+    assert_eq!(after.test_acc, before.test_acc);
+    let grid: Vec<RunSummary> =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(grid.len(), 3);
+}

@@ -65,23 +65,59 @@ fn comparable(c: &TrainConfig) -> TrainConfig {
     }
 }
 
-/// The summary of a job if the run is finished.
+/// The state of a job's run folder, as far as its summary tells.
+#[derive(Debug, Clone)]
+pub enum RunState {
+    /// `summary.json` is there and belongs to the job's configuration.
+    Finished(Box<RunSummary>),
+    /// `summary.json` is there but cannot be read or parsed; the message names the file and the
+    /// fix. The run counts as unfinished: `experiment run` re-measures it (or resumes it).
+    Corrupt(String),
+    /// No summary yet.
+    Unfinished,
+}
+
+/// What a job's run folder holds, see [`RunState`].
 ///
 /// # Errors
-/// A summary that belongs to another configuration, or that cannot be read.
-pub fn finished(exp: &Experiment, job: &Job) -> Result<Option<RunSummary>> {
+/// A summary that belongs to another configuration.
+pub fn state(exp: &Experiment, job: &Job) -> Result<RunState> {
     let path = exp.run_dir(job).join(SUMMARY);
     if !path.exists() {
-        return Ok(None);
+        return Ok(RunState::Unfinished);
     }
-    let s = RunSummary::load(&path)?;
+    let s = match RunSummary::load(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(RunState::Corrupt(format!(
+                "{e:#} — the run {} counts as unfinished: delete {} to have it re-measured from \
+                 its saved training (`experiment run` does this by itself), or delete the run \
+                 folder {} to retrain it",
+                job.id,
+                path.display(),
+                exp.run_dir(job).display()
+            )))
+        }
+    };
     ensure!(
         comparable(&s.config) == comparable(&job.config),
         "{} holds the result of a different configuration than the experiment file now describes — \
          move that run folder away (or give the row a new id) and run again",
         path.display()
     );
-    Ok(Some(s))
+    Ok(RunState::Finished(Box::new(s)))
+}
+
+/// The summary of a job if the run is finished (a corrupt summary counts as unfinished, see
+/// [`state`]).
+///
+/// # Errors
+/// A summary that belongs to another configuration.
+pub fn finished(exp: &Experiment, job: &Job) -> Result<Option<RunSummary>> {
+    Ok(match state(exp, job)? {
+        RunState::Finished(s) => Some(*s),
+        RunState::Corrupt(_) | RunState::Unfinished => None,
+    })
 }
 
 /// Runs every selected, unfinished job, then writes the grid summary.
@@ -101,9 +137,14 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<GridOutcome> {
     };
     let mut splits: Option<((DatasetKind, usize), Splits)> = None;
     for (i, job) in jobs.iter().enumerate() {
-        if finished(exp, job)?.is_some() {
-            out.skipped.push(job.id.clone());
-            continue;
+        match state(exp, job)? {
+            RunState::Finished(_) => {
+                out.skipped.push(job.id.clone());
+                continue;
+            }
+            // Reported even with --quiet: the run is redone because of it.
+            RunState::Corrupt(msg) => eprintln!("warning: {msg}"),
+            RunState::Unfinished => {}
         }
         if !opts.quiet {
             eprintln!("[{}/{}] {}", i + 1, jobs.len(), job.id);
