@@ -112,16 +112,19 @@ pub fn run_command(cmd: &ExperimentCommand) -> Result<()> {
                         "selected": out.selected,
                         "skipped": out.skipped,
                         "finished": out.finished,
+                        "remeasured": out.remeasured,
                         "failed": out.failed,
                         "summary": exp.results.join("summary.json"),
                     }))?
                 );
             } else {
                 println!(
-                    "{} selected: {} already finished, {} finished now, {} failed; summary in {}",
+                    "{} selected: {} already finished, {} finished now, {} re-measured, {} failed; \
+                     summary in {}",
                     out.selected,
                     out.skipped.len(),
                     out.finished.len(),
+                    out.remeasured.len(),
                     out.failed.len(),
                     exp.results.join("summary.csv").display()
                 );
@@ -157,6 +160,14 @@ pub fn run_command(cmd: &ExperimentCommand) -> Result<()> {
                     RunState::Finished(s) => {
                         done += 1;
                         format!("done (test {:.2} %)", 100.0 * s.test_acc)
+                    }
+                    RunState::Stale(s) => {
+                        done += 1;
+                        format!(
+                            "done (test {:.2} %), measured with other settings: `experiment run` \
+                             re-measures it",
+                            100.0 * s.test_acc
+                        )
                     }
                     RunState::Corrupt(msg) => {
                         eprintln!("warning: {msg}");
