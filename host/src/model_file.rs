@@ -277,6 +277,57 @@ pub fn diagnose(blob: &[u8]) -> Option<String> {
                 ));
             }
         }
+        // The norm bounds the loader re-derives from the weights (sums in f64: the loader's,
+        // rounded down in f32, are at most these).
+        let mut fan_in = header.input_dim as usize;
+        for (k, l) in header.layers.iter().enumerate() {
+            let rows = widths[k];
+            let w = |r: usize, c: usize| value(layout.weights[k] + r * fan_in + c).map(f32::abs);
+            let mut row_max = 0f64;
+            for r in 0..rows {
+                let mut sum = 0f64;
+                for c in 0..fan_in {
+                    sum += f64::from(w(r, c)?);
+                }
+                row_max = row_max.max(sum);
+            }
+            let mut col_max = 0f64;
+            for c in 0..fan_in {
+                let mut sum = 0f64;
+                for r in 0..rows {
+                    sum += f64::from(w(r, c)?);
+                }
+                col_max = col_max.max(sum);
+            }
+            let mut b_max = 0f64;
+            for r in 0..rows {
+                b_max = b_max.max(f64::from(value(layout.biases[k] + r)?.abs()));
+            }
+            let b = &l.bounds;
+            for (name, bound, norm, what) in [
+                (
+                    "w_inf",
+                    b.w_inf,
+                    row_max,
+                    "largest row abs-sum of its weights",
+                ),
+                (
+                    "w_one",
+                    b.w_one,
+                    col_max,
+                    "largest column abs-sum of its weights",
+                ),
+                ("b_inf", b.b_inf, b_max, "largest bias magnitude"),
+            ] {
+                if f64::from(bound) < norm * (1.0 - 1e-6) {
+                    return Some(format!(
+                        "layer {}: bound {name} = {bound} is below the {what}, {norm}",
+                        k + 1
+                    ));
+                }
+            }
+            fan_in = rows;
+        }
         return Some(
             "a certificate norm bound (w_inf, w_one or b_inf) is below the norm of its layer's \
              weights or biases"
@@ -387,5 +438,10 @@ mod tests {
         c.layers[0].lip_l2 = -1.0;
         let e = format!("{:#}", open(&p.to_blob(&c).unwrap()).unwrap_err());
         assert!(e.contains("layer 1: bound lip_l2 = -1"), "{e}");
+        let mut c = compute(&p, &Limits::default());
+        c.layers[1].w_one *= 0.5;
+        let e = format!("{:#}", open(&p.to_blob(&c).unwrap()).unwrap_err());
+        assert!(e.contains("layer 2: bound w_one = "), "{e}");
+        assert!(e.contains("below the largest column abs-sum"), "{e}");
     }
 }
