@@ -31,7 +31,6 @@
 //!   `"FenchelYoung"` and `"Relu"`), so older run folders still export.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, ensure, Context, Result};
@@ -511,17 +510,8 @@ pub fn from_json(text: &str) -> Result<ModelParams> {
 pub fn save_params(path: &Path, params: &ModelParams) -> Result<()> {
     let text =
         to_json(params).with_context(|| format!("saving parameters to {}", path.display()))?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "params".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    let write = || -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    write().with_context(|| format!("writing {}", path.display()))
+    crate::train::checkpoint::write_atomic(path, text.as_bytes())
+        .with_context(|| format!("saving parameters to {}", path.display()))
 }
 
 /// Reads a parameter file written by [`save_params`].
@@ -541,6 +531,20 @@ pub fn load_params(path: &Path) -> Result<ModelParams> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn save_params_failure_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("best.params.json");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("keep"), b"x").unwrap();
+        let e = format!("{:#}", save_params(&target, &tiny()).unwrap_err());
+        assert!(e.contains("best.params.json"), "{e}");
+        assert!(
+            !dir.path().join(".best.params.json.tmp").exists(),
+            "temp file left behind"
+        );
+    }
 
     fn tiny() -> ModelParams {
         let mut s = 0x9e37_79b9_7f4a_7c15u64;

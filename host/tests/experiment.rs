@@ -154,3 +154,140 @@ fn runner_replaces_an_unfinished_start_and_refuses_fewer_epochs_than_its_checkpo
     );
     assert!(!why.contains("panicked"), "{why}");
 }
+
+fn lifted(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lifted"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_corrupt_run_summary_is_reported_and_remeasured_while_the_grid_proceeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = tiny(dir.path());
+    let out = run(&e, &quiet()).unwrap();
+    assert_eq!(out.finished.len(), 3, "{:?}", out.failed);
+    let (path, before) = summary_of(&e, "digits-300/bp-s1");
+    std::fs::write(&path, "{\"version\": 1, \"id\": tru").unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/tiny.toml");
+    let results = dir.path().as_os_str();
+
+    // `list` names the file and the fix, and still lists every run.
+    let (ok, stdout, stderr) = lifted(&[
+        "experiment".as_ref(),
+        "list".as_ref(),
+        file.as_os_str(),
+        "--results".as_ref(),
+        results,
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+    assert!(
+        stderr.contains("delete") && stderr.contains("retrain"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("2/3 finished"), "{stdout}");
+    assert!(stdout.contains("corrupt summary"), "{stdout}");
+
+    // `run` reports it, re-measures that run from its checkpoint and skips the others.
+    let (ok, stdout, stderr) = lifted(&[
+        "experiment".as_ref(),
+        "run".as_ref(),
+        file.as_os_str(),
+        "--results".as_ref(),
+        results,
+        "--quiet".as_ref(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+    assert!(
+        stdout.contains("2 already finished, 1 finished now"),
+        "{stdout}"
+    );
+    let (_, after) = summary_of(&e, "digits-300/bp-s1");
+    assert_eq!(after.final_, before.final_);
+    assert_eq!(after.test_acc, before.test_acc);
+    let grid: Vec<RunSummary> =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(grid.len(), 3);
+}
+
+#[test]
+fn changed_final_settings_remeasure_a_finished_run_without_retraining() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/tiny.toml");
+    let file = dir.path().join("tiny.toml");
+    let text = std::fs::read_to_string(&original).unwrap();
+    std::fs::write(&file, &text).unwrap();
+    let load = || {
+        let mut e = Experiment::load(&file).unwrap();
+        e.results = dir.path().join("results");
+        e
+    };
+    let id = "digits-300/bp-s0";
+    let opts = RunOptions {
+        filter: Some(id.into()),
+        ..quiet()
+    };
+    let e = load();
+    let out = run(&e, &opts).unwrap();
+    assert_eq!(out.finished, [id], "{:?}", out.failed);
+    let job = e.jobs().unwrap().into_iter().find(|j| j.id == id).unwrap();
+    let run_dir = e.run_dir(&job);
+    let kept = |name: &str| {
+        let p = run_dir.join(name);
+        (
+            std::fs::read(&p).unwrap(),
+            std::fs::metadata(&p).unwrap().modified().unwrap(),
+        )
+    };
+    let before: Vec<_> = ["checkpoint.json", "best.params.json", "log.csv"]
+        .iter()
+        .map(|n| kept(n))
+        .collect();
+    let (_, old) = summary_of(&e, id);
+    assert!(old.final_.contains_key("cert_l2_0.3"));
+
+    // Edit the [final] section only.
+    let at = text.find("[final]").unwrap();
+    let (head, tail) = text.split_at(at);
+    let edited = format!(
+        "{head}{}",
+        tail.replacen("cert_l2 = [0.1, 0.3]", "cert_l2 = [0.1, 0.2]", 1)
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&file, edited).unwrap();
+    let e = load();
+    let out = run(&e, &opts).unwrap();
+    assert_eq!(out.remeasured, [id], "{:?}", out.failed);
+    assert!(out.skipped.is_empty() && out.finished.is_empty());
+    let (_, new) = summary_of(&e, id);
+    assert!(new.final_.contains_key("cert_l2_0.2"), "{:?}", new.final_);
+    assert!(!new.final_.contains_key("cert_l2_0.3"), "{:?}", new.final_);
+    // Training did not rerun: its files are untouched, its results kept.
+    let after: Vec<_> = ["checkpoint.json", "best.params.json", "log.csv"]
+        .iter()
+        .map(|n| kept(n))
+        .collect();
+    assert_eq!(before, after);
+    assert_eq!(new.test_acc, old.test_acc);
+    assert_eq!(new.best_epoch, old.best_epoch);
+    assert_eq!(new.final_["clean"], old.final_["clean"]);
+    assert_eq!(new.final_["cert_l2_0.1"], old.final_["cert_l2_0.1"]);
+    let csv = std::fs::read_to_string(e.results.join("summary.csv")).unwrap();
+    assert!(csv.contains("cert_l2_0.2"), "{csv}");
+
+    // Now current: skipped.
+    let out = run(&e, &opts).unwrap();
+    assert_eq!(out.skipped, [id]);
+    assert!(out.remeasured.is_empty());
+}

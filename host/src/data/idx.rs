@@ -75,6 +75,18 @@ pub enum IdxError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// The header of a compressed file declares more than [`MAX_DECOMPRESSED_BYTES`].
+    DeclaredTooLarge {
+        /// Bytes the header declares (header included).
+        declared: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A compressed file inflates to more bytes than its header declares.
+    LongerThanDeclared {
+        /// Bytes the header declares (header included).
+        declared: u64,
+    },
 }
 
 impl fmt::Display for IdxError {
@@ -102,6 +114,14 @@ impl fmt::Display for IdxError {
             ),
             Self::Gzip { message } => write!(f, "corrupt gzip stream: {message}"),
             Self::TooLarge { limit } => write!(f, "decompressed data exceeds {limit} bytes"),
+            Self::DeclaredTooLarge { declared, limit } => write!(
+                f,
+                "its header declares {declared} bytes, more than the {limit} an IDX file may have"
+            ),
+            Self::LongerThanDeclared { declared } => write!(
+                f,
+                "it decompresses to more than the {declared} bytes its header declares"
+            ),
         }
     }
 }
@@ -149,6 +169,62 @@ pub fn decompress(bytes: Vec<u8>) -> Result<Vec<u8>, IdxError> {
         return Err(IdxError::TooLarge {
             limit: MAX_DECOMPRESSED_BYTES,
         });
+    }
+    Ok(out)
+}
+
+/// Decompresses an IDX file if it starts with the gzip magic (raw bytes are returned unchanged),
+/// reading the header (magic, dims) first and then at most the number of bytes it declares: a
+/// small file that inflates without end, or whose header declares more than
+/// [`MAX_DECOMPRESSED_BYTES`], is refused before that much memory is allocated. A header that is
+/// short, has the wrong magic or bad dims is returned as read, for [`parse_header`] to report.
+///
+/// # Errors
+/// [`IdxError::Gzip`], [`IdxError::DeclaredTooLarge`], [`IdxError::LongerThanDeclared`].
+pub fn decompress_idx(bytes: Vec<u8>, magic: u32) -> Result<Vec<u8>, IdxError> {
+    if !bytes.starts_with(&GZIP_MAGIC) {
+        return Ok(bytes);
+    }
+    let gzip = |e: std::io::Error| IdxError::Gzip {
+        message: e.to_string(),
+    };
+    let mut stream = MultiGzDecoder::new(bytes.as_slice());
+    let mut out = Vec::new();
+    // The magic, then the dims it announces (the expected magic fixes their number).
+    (&mut stream).take(4).read_to_end(&mut out).map_err(gzip)?;
+    if out.len() < 4 || out[..4] != magic.to_be_bytes() {
+        return Ok(out);
+    }
+    let header = 4 * (1 + u64::from(magic & 0xff));
+    (&mut stream)
+        .take(header - 4)
+        .read_to_end(&mut out)
+        .map_err(gzip)?;
+    if (out.len() as u64) < header {
+        return Ok(out);
+    }
+    let declared = out[4..]
+        .chunks_exact(4)
+        .map(|c| u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+        .try_fold(1u64, u64::checked_mul)
+        .and_then(|n| n.checked_add(header));
+    let Some(declared) = declared else {
+        return Ok(out); // overflowing dims: parse_header reports them
+    };
+    if declared > MAX_DECOMPRESSED_BYTES {
+        return Err(IdxError::DeclaredTooLarge {
+            declared,
+            limit: MAX_DECOMPRESSED_BYTES,
+        });
+    }
+    // One byte more than declared tells a longer stream apart; the vector grows with the data
+    // actually present, never beyond that.
+    stream
+        .take(declared - header + 1)
+        .read_to_end(&mut out)
+        .map_err(gzip)?;
+    if out.len() as u64 > declared {
+        return Err(IdxError::LongerThanDeclared { declared });
     }
     Ok(out)
 }
@@ -276,7 +352,7 @@ fn read_file(path: &Path, fetch_cmd: &str) -> Result<Vec<u8>> {
 /// error downcasts to an [`IdxFileError`]).
 pub fn read_images(path: &Path, fetch_cmd: &str) -> Result<IdxImages> {
     let bytes = read_file(path, fetch_cmd)?;
-    decompress(bytes)
+    decompress_idx(bytes, IMAGES_MAGIC)
         .and_then(parse_images)
         .map_err(|e| invalid(e, path, fetch_cmd))
 }
@@ -288,7 +364,7 @@ pub fn read_images(path: &Path, fetch_cmd: &str) -> Result<IdxImages> {
 /// As [`read_images`], plus [`IdxError::LabelOutOfRange`].
 pub fn read_labels(path: &Path, classes: usize, fetch_cmd: &str) -> Result<Vec<u8>> {
     let bytes = read_file(path, fetch_cmd)?;
-    decompress(bytes)
+    decompress_idx(bytes, LABELS_MAGIC)
         .and_then(|b| parse_labels(b, classes))
         .map_err(|e| invalid(e, path, fetch_cmd))
 }
@@ -390,6 +466,79 @@ mod tests {
                 got: 11
             })
         );
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn compressed_idx_is_read_up_to_its_declared_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("train-labels-idx1-ubyte.gz");
+        // The header declares 3 labels; the stream holds 8 MiB more.
+        let mut data = labels_file(&[1, 2, 3]);
+        data.resize(data.len() + (8 << 20), 0);
+        let packed = gz(&data);
+        assert!(packed.len() < 64 << 10, "{}", packed.len());
+        assert_eq!(
+            decompress_idx(packed.clone(), LABELS_MAGIC),
+            Err(IdxError::LongerThanDeclared { declared: 11 })
+        );
+        std::fs::write(&path, &packed).unwrap();
+        let e = read_labels(&path, 10, "lifted data fetch mnist")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("train-labels-idx1-ubyte.gz"), "{e}");
+        assert!(
+            e.contains("more than the 11 bytes its header declares"),
+            "{e}"
+        );
+        assert!(e.contains("lifted data fetch mnist"), "{e}");
+        // Exactly the declared size reads fine.
+        assert_eq!(
+            decompress_idx(gz(&labels_file(&[1, 2, 3])), LABELS_MAGIC)
+                .and_then(|b| parse_labels(b, 10)),
+            Ok(vec![1, 2, 3])
+        );
+        // Short ones are still truncated.
+        let mut short = labels_file(&[1, 2, 3]);
+        short.pop();
+        assert_eq!(
+            decompress_idx(gz(&short), LABELS_MAGIC).and_then(|b| parse_labels(b, 10)),
+            Err(IdxError::Truncated {
+                expected: 11,
+                got: 10
+            })
+        );
+    }
+
+    #[test]
+    fn a_compressed_idx_declaring_an_absurd_size_is_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("train-images-idx3-ubyte.gz");
+        let mut v = IMAGES_MAGIC.to_be_bytes().to_vec();
+        for d in [60_000u32, 4096, 4096] {
+            v.extend_from_slice(&d.to_be_bytes());
+        }
+        v.extend_from_slice(&[0; 100]);
+        std::fs::write(&path, gz(&v)).unwrap();
+        let declared = 16 + 60_000u64 * 4096 * 4096;
+        let e = read_images(&path, "lifted data fetch mnist")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("train-images-idx3-ubyte.gz"), "{e}");
+        assert!(e.contains(&format!("declares {declared} bytes")), "{e}");
+        // A wrong magic is still reported as such.
+        let mut bad = v.clone();
+        bad[3] = 0x01;
+        assert!(matches!(
+            decompress_idx(gz(&bad), IMAGES_MAGIC).and_then(parse_images),
+            Err(IdxError::BadMagic { .. })
+        ));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 
-use super::run::{finished, run, RunOptions};
+use super::run::{run, state as run_state, RunOptions, RunState};
 use super::spec::matches;
 use super::Experiment;
 
@@ -112,16 +112,19 @@ pub fn run_command(cmd: &ExperimentCommand) -> Result<()> {
                         "selected": out.selected,
                         "skipped": out.skipped,
                         "finished": out.finished,
+                        "remeasured": out.remeasured,
                         "failed": out.failed,
                         "summary": exp.results.join("summary.json"),
                     }))?
                 );
             } else {
                 println!(
-                    "{} selected: {} already finished, {} finished now, {} failed; summary in {}",
+                    "{} selected: {} already finished, {} finished now, {} re-measured, {} failed; \
+                     summary in {}",
                     out.selected,
                     out.skipped.len(),
                     out.finished.len(),
+                    out.remeasured.len(),
                     out.failed.len(),
                     exp.results.join("summary.csv").display()
                 );
@@ -153,15 +156,27 @@ pub fn run_command(cmd: &ExperimentCommand) -> Result<()> {
                     continue;
                 }
                 total += 1;
-                let state = match finished(&exp, &job)? {
-                    Some(s) => {
+                let state = match run_state(&exp, &job)? {
+                    RunState::Finished(s) => {
                         done += 1;
                         format!("done (test {:.2} %)", 100.0 * s.test_acc)
                     }
-                    None if exp.run_dir(&job).join("checkpoint.json").exists() => {
+                    RunState::Stale(s) => {
+                        done += 1;
+                        format!(
+                            "done (test {:.2} %), measured with other settings: `experiment run` \
+                             re-measures it",
+                            100.0 * s.test_acc
+                        )
+                    }
+                    RunState::Corrupt(msg) => {
+                        eprintln!("warning: {msg}");
+                        "corrupt summary".to_owned()
+                    }
+                    RunState::Unfinished if exp.run_dir(&job).join("checkpoint.json").exists() => {
                         "partial".to_owned()
                     }
-                    None => "todo".to_owned(),
+                    RunState::Unfinished => "todo".to_owned(),
                 };
                 println!("{:<40} {state}", job.id);
             }

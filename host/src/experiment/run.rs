@@ -1,7 +1,9 @@
 //! `lifted experiment run`: every job of the grid as an independent, seeded, resumable run.
 //!
 //! A run is **finished** when its folder holds `summary.json` (written last, atomically); it is
-//! skipped, after checking that the summary's configuration is the job's. A run with a
+//! skipped, after checking that the summary's configuration is the job's; if it was measured
+//! with other `[measure]`, `[final]` or `[export]` settings (a fingerprint in the summary), it is
+//! re-measured and re-exported from its saved parameters without retraining. A run with a
 //! `checkpoint.json` but no summary continues from that checkpoint (bit-identically for the same
 //! thread count). Anything else starts fresh.
 
@@ -46,6 +48,9 @@ pub struct GridOutcome {
     pub skipped: Vec<String>,
     /// Jobs finished by this call.
     pub finished: Vec<String>,
+    /// Finished jobs re-measured (and re-exported) by this call, without retraining, because the
+    /// `[measure]`, `[final]` or `[export]` settings changed.
+    pub remeasured: Vec<String>,
     /// Jobs that failed, with the reason.
     pub failed: Vec<(String, String)>,
     /// Summaries of every finished job of the experiment (also outside the filter).
@@ -65,23 +70,79 @@ fn comparable(c: &TrainConfig) -> TrainConfig {
     }
 }
 
-/// The summary of a job if the run is finished.
+/// The state of a job's run folder, as far as its summary tells.
+#[derive(Debug, Clone)]
+pub enum RunState {
+    /// `summary.json` is there and belongs to the job's configuration.
+    Finished(Box<RunSummary>),
+    /// As `Finished`, but measured with other `[measure]`, `[final]` or `[export]` settings than
+    /// the experiment file's: `experiment run` re-measures it without retraining.
+    Stale(Box<RunSummary>),
+    /// `summary.json` is there but cannot be read or parsed; the message names the file and the
+    /// fix. The run counts as unfinished: `experiment run` re-measures it (or resumes it).
+    Corrupt(String),
+    /// No summary yet.
+    Unfinished,
+}
+
+/// What a job's run folder holds, see [`RunState`].
 ///
 /// # Errors
-/// A summary that belongs to another configuration, or that cannot be read.
-pub fn finished(exp: &Experiment, job: &Job) -> Result<Option<RunSummary>> {
+/// A summary that belongs to another configuration.
+pub fn state(exp: &Experiment, job: &Job) -> Result<RunState> {
     let path = exp.run_dir(job).join(SUMMARY);
     if !path.exists() {
-        return Ok(None);
+        return Ok(RunState::Unfinished);
     }
-    let s = RunSummary::load(&path)?;
+    let s = match RunSummary::load(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(RunState::Corrupt(format!(
+                "{e:#} — the run {} counts as unfinished: delete {} to have it re-measured from \
+                 its saved training (`experiment run` does this by itself), or delete the run \
+                 folder {} to retrain it",
+                job.id,
+                path.display(),
+                exp.run_dir(job).display()
+            )))
+        }
+    };
     ensure!(
         comparable(&s.config) == comparable(&job.config),
         "{} holds the result of a different configuration than the experiment file now describes — \
          move that run folder away (or give the row a new id) and run again",
         path.display()
     );
-    Ok(Some(s))
+    if s.settings.as_deref() == Some(settings_fingerprint(exp)?.as_str()) {
+        Ok(RunState::Finished(Box::new(s)))
+    } else {
+        Ok(RunState::Stale(Box::new(s)))
+    }
+}
+
+/// The fingerprint of the settings a run's measurement depends on besides its training:
+/// `[measure]`, `[final]` and `[export]`.
+///
+/// # Errors
+/// Serialisation (not expected).
+pub fn settings_fingerprint(exp: &Experiment) -> Result<String> {
+    Ok(serde_json::to_string(&(
+        &exp.measure,
+        &exp.final_,
+        &exp.export,
+    ))?)
+}
+
+/// The summary of a job if the run is finished (a corrupt summary counts as unfinished; a stale
+/// one, measured with other settings, is returned as it is; see [`state`]).
+///
+/// # Errors
+/// A summary that belongs to another configuration.
+pub fn finished(exp: &Experiment, job: &Job) -> Result<Option<RunSummary>> {
+    Ok(match state(exp, job)? {
+        RunState::Finished(s) | RunState::Stale(s) => Some(*s),
+        RunState::Corrupt(_) | RunState::Unfinished => None,
+    })
 }
 
 /// Runs every selected, unfinished job, then writes the grid summary.
@@ -101,9 +162,29 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<GridOutcome> {
     };
     let mut splits: Option<((DatasetKind, usize), Splits)> = None;
     for (i, job) in jobs.iter().enumerate() {
-        if finished(exp, job)?.is_some() {
-            out.skipped.push(job.id.clone());
-            continue;
+        let mut stale = None;
+        match state(exp, job)? {
+            RunState::Finished(_) => {
+                out.skipped.push(job.id.clone());
+                continue;
+            }
+            // Reported even with --quiet: the run is redone because of it.
+            RunState::Corrupt(msg) => eprintln!("warning: {msg}"),
+            RunState::Stale(s) => {
+                eprintln!(
+                    "{}: the [measure], [final] or [export] settings changed since it was \
+                     measured — re-measuring and re-exporting it from its saved parameters \
+                     (no retraining){}",
+                    job.id,
+                    if s.settings.is_none() {
+                        " (its summary predates the recorded settings)"
+                    } else {
+                        ""
+                    }
+                );
+                stale = Some(*s);
+            }
+            RunState::Unfinished => {}
         }
         if !opts.quiet {
             eprintln!("[{}/{}] {}", i + 1, jobs.len(), job.id);
@@ -120,12 +201,20 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<GridOutcome> {
             }
         }
         let Some((_, s)) = &splits else { continue };
-        match run_job(exp, job, s, opts) {
-            Ok(summary) => {
+        let result = match stale {
+            Some(old) => remeasure_job(exp, job, s, old),
+            None => run_job(exp, job, s, opts),
+        };
+        match result {
+            Ok((summary, remeasured)) => {
                 if !opts.quiet {
                     eprintln!("{}", brief(&summary));
                 }
-                out.finished.push(job.id.clone());
+                if remeasured {
+                    out.remeasured.push(job.id.clone());
+                } else {
+                    out.finished.push(job.id.clone());
+                }
                 // Keep the grid summary current, so an interrupted grid still has one.
                 write_grid_summary(exp)?;
             }
@@ -179,7 +268,50 @@ pub fn write_grid_summary(exp: &Experiment) -> Result<Vec<RunSummary>> {
     Ok(all)
 }
 
-fn run_job(exp: &Experiment, job: &Job, splits: &Splits, opts: &RunOptions) -> Result<RunSummary> {
+/// Re-measures a finished run whose measurement settings changed, from its saved parameters
+/// (`best.params.json`, the selected epoch's): the final measurement, the exported model and the
+/// radii are redone; the training and its per-epoch log are kept.
+fn remeasure_job(
+    exp: &Experiment,
+    job: &Job,
+    splits: &Splits,
+    old: RunSummary,
+) -> Result<(RunSummary, bool)> {
+    let dir = exp.run_dir(job);
+    let best_path = dir.join(files::BEST);
+    let best = crate::params_io::load_params(&best_path).with_context(|| {
+        format!(
+            "re-measuring {} — delete the run folder {} to retrain it",
+            job.id,
+            dir.display()
+        )
+    })?;
+    // The per-epoch columns would need every epoch's parameters, which are not kept.
+    let section = |fp: &str| {
+        serde_json::from_str::<serde_json::Value>(fp)
+            .ok()
+            .map(|v| v[0].clone())
+    };
+    let now = settings_fingerprint(exp)?;
+    if old.settings.as_deref().and_then(section) != section(&now) {
+        eprintln!(
+            "{}: note: the per-epoch columns of {} keep the [measure] settings it was trained \
+             with — delete the run folder {} to retrain it with the new ones",
+            job.id,
+            dir.join(files::LOG_CSV).display(),
+            dir.display()
+        );
+    }
+    let s = measure_and_write(exp, job, splits, &best, old)?;
+    Ok((s, true))
+}
+
+fn run_job(
+    exp: &Experiment,
+    job: &Job,
+    splits: &Splits,
+    opts: &RunOptions,
+) -> Result<(RunSummary, bool)> {
     let dir = exp.run_dir(job);
     let mut cfg = job.config.clone();
     if let Some(t) = opts.threads {
@@ -207,17 +339,6 @@ fn run_job(exp: &Experiment, job: &Job, splits: &Splits, opts: &RunOptions) -> R
     }
     let result = train::train_in_dir_measured(&cfg, splits, &mut progress, &dir, start, Some(m))
         .with_context(|| format!("training in {}", dir.display()))?;
-    let final_data = subset(&splits.test, exp.final_.subset);
-    let fin = measure(
-        &result.best,
-        &exp.export,
-        &exp.final_,
-        dataset,
-        &final_data,
-        job.seed,
-    )?;
-    crate::export::export(&result.best, &dir.join(MODEL), &exp.export.limits(), false)?;
-    write_radii(&dir.join(RADII), &fin)?;
     let at = result.history.get(result.best_epoch);
     let trained: Vec<f64> = result.history.iter().skip(1).map(|r| r.seconds).collect();
     let summary = RunSummary {
@@ -233,7 +354,7 @@ fn run_job(exp: &Experiment, job: &Job, splits: &Splits, opts: &RunOptions) -> R
         test_acc: result.best_test_acc,
         lip_estimate: at.map_or(f64::NAN, |r| r.lip_estimate),
         lip_bound: at.map_or(f64::NAN, |r| r.lip_bound),
-        cert_pair_l2_max: fin.pair_l2_max,
+        cert_pair_l2_max: f64::NAN,
         seconds_per_epoch: if trained.is_empty() {
             0.0
         } else {
@@ -241,6 +362,43 @@ fn run_job(exp: &Experiment, job: &Job, splits: &Splits, opts: &RunOptions) -> R
         },
         epochs: result.history.len().saturating_sub(1),
         diverged: result.diverged.clone(),
+        final_samples: 0,
+        final_pgd: (0, 0),
+        final_: std::collections::BTreeMap::new(),
+        radius_quantiles: std::collections::BTreeMap::new(),
+        soundness_violations: 0,
+        settings: None,
+    };
+    Ok((
+        measure_and_write(exp, job, splits, &result.best, summary)?,
+        false,
+    ))
+}
+
+/// The final measurement of `best` (the selected epoch's parameters), its export and radii, and
+/// the run's `summary.json`: `base` with the measured fields filled in.
+fn measure_and_write(
+    exp: &Experiment,
+    job: &Job,
+    splits: &Splits,
+    best: &ModelParams,
+    base: RunSummary,
+) -> Result<RunSummary> {
+    let dir = exp.run_dir(job);
+    let dataset = job.dataset.name();
+    let final_data = subset(&splits.test, exp.final_.subset);
+    let fin = measure(
+        best,
+        &exp.export,
+        &exp.final_,
+        dataset,
+        &final_data,
+        job.seed,
+    )?;
+    crate::export::export(best, &dir.join(MODEL), &exp.export.limits(), false)?;
+    write_radii(&dir.join(RADII), &fin)?;
+    let summary = RunSummary {
+        cert_pair_l2_max: fin.pair_l2_max,
         final_samples: fin.samples,
         final_pgd: (exp.final_.pgd_steps, exp.final_.pgd_restarts),
         radius_quantiles: [("l2", &fin.radii.0), ("linf", &fin.radii.1)]
@@ -249,6 +407,8 @@ fn run_job(exp: &Experiment, job: &Job, splits: &Splits, opts: &RunOptions) -> R
             .collect(),
         final_: fin.values,
         soundness_violations: fin.violations,
+        settings: Some(settings_fingerprint(exp)?),
+        ..base
     };
     write_atomic(
         &dir.join(SUMMARY),

@@ -60,6 +60,11 @@ pub struct RunSummary {
     /// Samples certified at a PGD radius and broken by PGD there (must be 0: the soundness gate
     /// of docs/method.md §7.6).
     pub soundness_violations: usize,
+    /// Fingerprint of the `[measure]`, `[final]` and `[export]` settings the run was measured
+    /// with; when the experiment file's differ, `experiment run` re-measures the run from its
+    /// saved parameters (absent in summaries written before it was recorded).
+    #[serde(default)]
+    pub settings: Option<String>,
 }
 
 impl RunSummary {

@@ -386,10 +386,12 @@ fn unseal(text: &str) -> Result<String> {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder (`.NAME.tmp`), synced to
-/// disk, and a rename, so a crash or a kill never leaves a half-written file.
+/// disk, and a rename, so a crash or a kill never leaves a half-written file. When the write, the
+/// sync or the rename fails (a full disk, a folder in the way), the temporary file is removed, so
+/// a failure leaves no litter behind.
 ///
 /// # Errors
-/// I/O.
+/// I/O; the message names the file and what to check.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
@@ -400,15 +402,59 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         f.write_all(bytes)?;
         f.sync_all()
     };
-    write().with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(())
+    let result = write()
+        .with_context(|| {
+            format!(
+                "writing {} — check that the disk has free space and the folder is writable",
+                tmp.display()
+            )
+        })
+        .and_then(|()| {
+            std::fs::rename(&tmp, path).with_context(|| {
+                format!(
+                    "renaming {} to {} — check that {} is not a folder and its folder is writable",
+                    tmp.display(),
+                    path.display(),
+                    path.display()
+                )
+            })
+        });
+    if result.is_err() {
+        // Best effort: the original error is what matters; a temp file that cannot be removed
+        // either was never created or sits in a folder we cannot write to.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_atomic_failure_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A non-empty folder where the file should go: the temp file is written, the rename fails.
+        let target = dir.path().join("checkpoint.json");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("keep"), b"x").unwrap();
+        let e = format!("{:#}", write_atomic(&target, b"data").unwrap_err());
+        assert!(e.contains("checkpoint.json"), "{e}");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            left,
+            vec!["checkpoint.json".to_string()],
+            "temp file left behind"
+        );
+        // And a success still writes the file and leaves no temp file.
+        let ok = dir.path().join("ok.json");
+        write_atomic(&ok, b"data").unwrap();
+        assert_eq!(std::fs::read(&ok).unwrap(), b"data");
+        assert!(!dir.path().join(".ok.json.tmp").exists());
+    }
 
     #[test]
     fn seal_round_trips_and_refuses_any_change() {

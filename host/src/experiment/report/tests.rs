@@ -105,6 +105,7 @@ fn summary(e: &Experiment, id: &str, test_acc: f64, violations: usize) -> RunSum
         ]),
         radius_quantiles: BTreeMap::new(),
         soundness_violations: violations,
+        settings: None,
     }
 }
 
