@@ -177,7 +177,7 @@ pub fn decompress(bytes: Vec<u8>) -> Result<Vec<u8>, IdxError> {
 /// reading the header (magic, dims) first and then at most the number of bytes it declares: a
 /// small file that inflates without end, or whose header declares more than
 /// [`MAX_DECOMPRESSED_BYTES`], is refused before that much memory is allocated. A header that is
-/// short, has the wrong magic or bad dims is returned as read, for [`parse_header`] to report.
+/// short, has the wrong magic or bad dims is returned as read, for `parse_header` to report.
 ///
 /// # Errors
 /// [`IdxError::Gzip`], [`IdxError::DeclaredTooLarge`], [`IdxError::LongerThanDeclared`].
