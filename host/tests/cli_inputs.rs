@@ -3,33 +3,17 @@
 //! misreading, or a run that goes on for hours.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "cli_support/mod.rs"]
+mod cli;
 #[path = "eval_support/mod.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use clap::{ArgAction, Args, FromArgMatches, Subcommand};
+use cli::{lifted, ok};
 use support::{blob, params, random_net, Deploy};
-
-fn lifted(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lifted"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = lifted(args);
-    assert!(
-        o.status.success(),
-        "lifted {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
 
 /// Runs `lifted args`, asserts a non-zero exit without a panic, and checks that the error
 /// contains every one of `words`.
