@@ -98,7 +98,7 @@ pub fn run(args: &DemoArgs) -> Result<DemoOutcome> {
 
     stage(2, "export the model blob with its certificate constants");
     let model = args.out.join("model.lfm");
-    let export: crate::cli_export::ExportArgs = parse(
+    let export: crate::model::cli_export::ExportArgs = parse(
         "export",
         &[
             s("--params"),
@@ -108,18 +108,18 @@ pub fn run(args: &DemoArgs) -> Result<DemoOutcome> {
             s("--sidecar"),
         ],
     )?;
-    crate::cli_export::run(&export)?;
+    crate::model::cli_export::run(&export)?;
 
     stage(3, "inspect it: what the firmware will need");
-    let inspect: crate::cli_inspect::InspectArgs =
+    let inspect: crate::model::cli_inspect::InspectArgs =
         parse("inspect", &[model.display().to_string()])?;
-    crate::cli_inspect::run(&inspect)?;
+    crate::model::cli_inspect::run(&inspect)?;
 
     stage(
         4,
         "certify the held-out digits, and attack every certificate at its radius",
     );
-    let certify: crate::cli_certify::CertifyArgs = parse(
+    let certify: crate::eval::cli_certify::CertifyArgs = parse(
         "certify",
         &[
             s("--model"),
@@ -135,7 +135,7 @@ pub fn run(args: &DemoArgs) -> Result<DemoOutcome> {
             args.out.join("radii.svg").display().to_string(),
         ],
     )?;
-    let report = crate::cli_certify::run(&certify)?;
+    let report = crate::eval::cli_certify::run(&certify)?;
     anyhow::ensure!(
         report.self_check.as_ref().is_none_or(|c| c.broken == 0),
         "a certificate was broken by the attack: this is a bug"
@@ -149,9 +149,9 @@ pub fn run(args: &DemoArgs) -> Result<DemoOutcome> {
         println!("skipped (--no-firmware)");
         DemoOutcome::Complete
     } else {
-        match crate::demo_firmware::run(&model)? {
-            crate::demo_firmware::FirmwareStage::Ran => DemoOutcome::Complete,
-            crate::demo_firmware::FirmwareStage::Unavailable(why) => {
+        match crate::device::firmware::run(&model)? {
+            crate::device::firmware::FirmwareStage::Ran => DemoOutcome::Complete,
+            crate::device::firmware::FirmwareStage::Unavailable(why) => {
                 println!("skipped: {why}");
                 DemoOutcome::FirmwareUnavailable
             }

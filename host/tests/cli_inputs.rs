@@ -69,12 +69,12 @@ fn check_lists(cmd: &clap::Command, path: &str, seen: &mut Vec<String>) {
 fn every_comma_list_flag_of_every_command_is_set_once() {
     let commands = [
         lifted::train::cli::TrainArgs::augment_args(clap::Command::new("train")),
-        lifted::cli_certify::CertifyArgs::augment_args(clap::Command::new("certify")),
-        lifted::cli_evaluate::EvaluateArgs::augment_args(clap::Command::new("evaluate")),
-        lifted::cli_export::ExportArgs::augment_args(clap::Command::new("export")),
-        lifted::cli_inspect::InspectArgs::augment_args(clap::Command::new("inspect")),
-        lifted::cli_plot::PlotArgs::augment_args(clap::Command::new("plot")),
-        lifted::remote::RemoteArgs::augment_args(clap::Command::new("remote")),
+        lifted::eval::cli_certify::CertifyArgs::augment_args(clap::Command::new("certify")),
+        lifted::eval::cli_evaluate::EvaluateArgs::augment_args(clap::Command::new("evaluate")),
+        lifted::model::cli_export::ExportArgs::augment_args(clap::Command::new("export")),
+        lifted::model::cli_inspect::InspectArgs::augment_args(clap::Command::new("inspect")),
+        lifted::plot::cli::PlotArgs::augment_args(clap::Command::new("plot")),
+        lifted::device::remote::RemoteArgs::augment_args(clap::Command::new("remote")),
         lifted::demo::DemoArgs::augment_args(clap::Command::new("demo")),
         lifted::experiment::cli::ExperimentCommand::augment_subcommands(clap::Command::new(
             "experiment",
@@ -246,11 +246,11 @@ fn remote_timeout_is_bounded() {
         );
     }
     assert_eq!(
-        lifted::remote::timeout_of(86_400.0).unwrap(),
+        lifted::device::remote::timeout_of(86_400.0).unwrap(),
         std::time::Duration::from_secs(86_400)
     );
     assert_eq!(
-        lifted::remote::timeout_of(0.5).unwrap(),
+        lifted::device::remote::timeout_of(0.5).unwrap(),
         std::time::Duration::from_millis(500)
     );
 }
@@ -467,7 +467,7 @@ fn an_endless_or_huge_model_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.lfm");
     let f = std::fs::File::create(&big).unwrap();
-    f.set_len(lifted::model_file::MAX_MODEL_BYTES + 1).unwrap();
+    f.set_len(lifted::model::file::MAX_MODEL_BYTES + 1).unwrap();
     drop(f);
     fails_with(&["inspect", s(&big)], &["big.lfm", limit]);
     fails_with(
@@ -475,7 +475,7 @@ fn an_endless_or_huge_model_file_is_refused() {
         &["big.lfm", limit],
     );
     // A real model is read in full.
-    let bytes = lifted::model_file::read_model_bytes(m, "hint").unwrap();
+    let bytes = lifted::model::file::read_model_bytes(m, "hint").unwrap();
     assert_eq!(bytes, std::fs::read(m).unwrap());
     ok(&["inspect", s(m)]);
 }

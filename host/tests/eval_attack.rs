@@ -5,9 +5,9 @@
 mod support;
 
 use indicatif::ProgressBar;
-use lifted::attack::{Attacker, PgdConfig, StepSchedule};
-use lifted::eval::{accuracy, downstream, predict, robust_accuracy, Target};
-use lifted::grad::{Unrolled, MIRROR_TOL};
+use lifted::eval::attack::{Attacker, PgdConfig, StepSchedule};
+use lifted::eval::grad::{Unrolled, MIRROR_TOL};
+use lifted::eval::{accuracy, predict, robust_accuracy, Target};
 use lifted::tol::Tol;
 use lifted_core::{infer, Activation, Family, Init, ModelView, Norm, Schedule, Workspace};
 use support::{blob, digits, params, random_net, trained, Deploy, Rng};
@@ -103,7 +103,7 @@ fn gradient_matches_finite_differences() {
                 let h = 1e-6;
                 let f = |s: f64| {
                     let y: Vec<f64> = x.iter().zip(&d).map(|(a, b)| a + s * b).collect();
-                    lifted::grad::margin_loss(&net.logits(&y), target).0
+                    lifted::eval::grad::margin_loss(&net.logits(&y), target).0
                 };
                 let fd = (f(h) - f(-h)) / (2.0 * h);
                 let an: f64 = g.iter().zip(&d).map(|(a, b)| a * b).sum();
@@ -129,7 +129,7 @@ fn gradient_matches_finite_differences() {
             let h = 1e-6;
             let f = |s: f64| {
                 let y: Vec<f64> = zk.iter().zip(&d).map(|(a, b)| a + s * b).collect();
-                lifted::grad::margin_loss(&net.downstream_logits(k, &y), 2).0
+                lifted::eval::grad::margin_loss(&net.downstream_logits(k, &y), 2).0
             };
             let fd = (f(h) - f(-h)) / (2.0 * h);
             let an: f64 = g.iter().zip(&d).map(|(a, b)| a * b).sum();
@@ -151,6 +151,12 @@ fn gradient_matches_finite_differences() {
     }
 }
 
+/// `lifted_core::downstream` with its own scratch, returning owned logits.
+fn downstream(model: &ModelView<'_>, k: usize, zk: &[f32]) -> Result<Vec<f32>, lifted_core::Error> {
+    let mut scratch = vec![0.0f32; lifted_core::downstream_scratch(model)];
+    lifted_core::downstream(model, k, zk, &mut scratch).map(<[f32]>::to_vec)
+}
+
 #[test]
 fn downstream_of_the_final_state_reproduces_infer_for_forward_models() {
     let p = params(trained(), 64, Deploy::FORWARD);
@@ -168,6 +174,11 @@ fn downstream_of_the_final_state_reproduces_infer_for_forward_models() {
     }
     assert!(downstream(&model, 1, &[0.0; 3]).is_err());
     assert!(downstream(&model, 2, &[0.0; 10]).is_err());
+    let short = &mut [0.0f32; 4];
+    assert!(matches!(
+        lifted_core::downstream(&model, 1, &[0.0; 64], short),
+        Err(lifted_core::Error::WorkspaceTooSmall { .. })
+    ));
 }
 
 #[test]

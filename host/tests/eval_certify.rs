@@ -6,8 +6,8 @@
 mod support;
 
 use indicatif::ProgressBar;
-use lifted::attack::PgdConfig;
-use lifted::certify_report::{build, self_check, CertifyReport};
+use lifted::eval::attack::PgdConfig;
+use lifted::eval::report::{build, self_check, CertifyReport};
 use lifted::eval::{accuracy, predict, robust_accuracy, Target};
 use lifted_core::ModelView;
 use support::{blob, digits, params, trained, Deploy};

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use cli::{fails, ok, s};
 
-use lifted::params_io::save_params;
+use lifted::model::params::save_params;
 use support::{params, random_net, trained, Deploy};
 
 /// A folder with best.params.json of the trained digits model, exported to model.lfm.

@@ -6,11 +6,11 @@ mod support;
 
 use std::process::Command;
 
-use lifted::export::{export, sidecar_paths};
-use lifted::inspect::inspect;
-use lifted::model_file::{open, read_blob};
+use lifted::model::export::{export, sidecar_paths};
+use lifted::model::file::{open, read_blob};
+use lifted::model::inspect::inspect;
+use lifted::model::params::{load_params, save_params};
 use lifted::npz::read_npz;
-use lifted::params_io::{load_params, save_params};
 use lifted_core::bounds::{compute, Limits};
 use lifted_core::format::pair_index;
 use lifted_core::Workspace;

@@ -424,7 +424,8 @@ fn resume_with_margin_continues_bit_identically() {
 /// Sound certified ℓ2 accuracy of `p` on the digits test split at each `eps`, through
 /// `lifted-core` (export → blob → infer → certify).
 fn certified(p: &lifted_core::write::ModelParams, splits: &Splits, eps: &[f32]) -> (f64, Vec<f64>) {
-    let blob = lifted::export::build_blob(p, &lifted_core::bounds::Limits::default()).unwrap();
+    let blob =
+        lifted::model::export::build_blob(p, &lifted_core::bounds::Limits::default()).unwrap();
     let model = lifted_core::ModelView::new_checked(blob.as_bytes()).unwrap();
     let preds = lifted::eval::predict(&model, &splits.test, true, &ProgressBar::hidden());
     let n = preds.len() as f64;
@@ -491,7 +492,8 @@ fn margin_training_certifies_far_more_on_digits() {
 
 /// Median float error bound E(x) + E_ball of the ℓ2 certificates of `p` on the digits test split.
 fn median_float_error(p: &lifted_core::write::ModelParams, splits: &Splits) -> f32 {
-    let blob = lifted::export::build_blob(p, &lifted_core::bounds::Limits::default()).unwrap();
+    let blob =
+        lifted::model::export::build_blob(p, &lifted_core::bounds::Limits::default()).unwrap();
     let model = lifted_core::ModelView::new_checked(blob.as_bytes()).unwrap();
     let preds = lifted::eval::predict(&model, &splits.test, true, &ProgressBar::hidden());
     let mut e: Vec<f32> = preds

@@ -71,14 +71,8 @@ pub const fn tx_buffer_len(classes: usize) -> usize {
 }
 
 /// The device's [`Ready`] (with `reply_to: None`) for `model`, whose blob is `blob`, when its
-/// [`Buffers::frame`] holds `max_frame` bytes. The model CRC is the blob's last four bytes.
+/// [`Buffers::frame`] holds `max_frame` bytes. The model CRC is [`ModelView::crc`].
 pub fn describe(model: &ModelView<'_>, blob: &[u8], max_frame: usize) -> Ready {
-    let crc = blob
-        .len()
-        .checked_sub(4)
-        .and_then(|at| blob.get(at..))
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u32::from_le_bytes);
     Ready {
         reply_to: None,
         protocol: PROTOCOL_VERSION,
@@ -87,7 +81,7 @@ pub fn describe(model: &ModelView<'_>, blob: &[u8], max_frame: usize) -> Ready {
         layers: model.layers() as u8,
         sweeps: model.sweeps() as u16,
         model_len: blob.len() as u32,
-        model_crc: crc,
+        model_crc: model.crc(),
         max_frame: u32::try_from(max_frame).unwrap_or(u32::MAX),
     }
 }

@@ -11,6 +11,7 @@ extern crate alloc;
 
 mod certify;
 pub mod config;
+mod downstream;
 mod error;
 pub mod fast;
 pub mod format;
@@ -36,6 +37,7 @@ pub mod write;
 
 pub use certify::{certify, Certificate, Norm, Rejection};
 pub use config::{Activation, Family, Init, Schedule, MAX_LAYERS, MAX_SWEEPS};
+pub use downstream::{downstream, downstream_scratch};
 pub use error::Error;
 pub use format::{BoundMethod, CertSpec, Header, LayerBounds, LayerSpec, FORMAT_VERSION};
 pub use infer::{check_input, infer, top_two, Outcome, Workspace};

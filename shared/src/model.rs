@@ -28,6 +28,7 @@ pub struct ModelView<'a> {
     pairs_l2: &'a [f32],
     pairs_inf: &'a [f32],
     pairs_z1: &'a [f32],
+    crc: u32,
 }
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
@@ -156,6 +157,7 @@ impl<'a> ModelView<'a> {
             pairs_l2: &[],
             pairs_inf: &[],
             pairs_z1: &[],
+            crc: stored,
         };
         // The derived fields are filled in place (computing them before the move of `header`
         // would keep a second copy of the header on the stack).
@@ -313,6 +315,12 @@ impl<'a> ModelView<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The CRC-32 stored in the blob's last four bytes (checked by [`ModelView::new_checked`]):
+    /// the model's identity for a device handshake or a sidecar file.
+    pub fn crc(&self) -> u32 {
+        self.crc
     }
 
     /// The decoded header.

@@ -1,2 +1,2 @@
-//! The host side of a golden run (moved to `lifted::golden`, shared with `lifted demo`).
-pub use lifted::golden::*;
+//! The host side of a golden run (moved to `lifted::device::golden`, shared with `lifted demo`).
+pub use lifted::device::golden::*;

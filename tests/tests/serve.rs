@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lifted::data::DatasetKind;
-use lifted::remote::{self, host_answer, Link, RemoteArgs, RemoteSplit, Reply, Session};
+use lifted::device::remote::{self, host_answer, Link, RemoteArgs, RemoteSplit, Reply, Session};
 use lifted_core::write::Blob;
 use lifted_core::ModelView;
 use lifted_proto::frame::{self, ErrorFrame, ErrorKind, F32s, Request};

@@ -17,6 +17,7 @@
 //! Errors name the file and the command that fixes it, e.g. "data/mnist/train-images-idx3-ubyte
 //! missing — run `lifted data fetch mnist`".
 
+pub mod cli;
 pub mod digits;
 pub mod fetch;
 pub mod idx;

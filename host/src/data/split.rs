@@ -8,17 +8,18 @@
 //!   [`DIGITS_SPLIT_SEED`]; the first 1297 of the permutation are the training pool, the next 250
 //!   validation and the last 250 test. Training is then selected from the pool as above.
 //!
-//! Shuffles use this module's own Fisher–Yates over `ChaCha8Rng::next_u64` (with unbiased
-//! rejection sampling), so a split depends only on the seed and the ChaCha8 stream, not on the
+//! Shuffles use the kit's own Fisher–Yates over `ChaCha8Rng::next_u64` ([`crate::rng::shuffle`],
+//! with unbiased rejection sampling), so a split depends only on the seed and the ChaCha8 stream, not on the
 //! sampling algorithms of a `rand` release. The tests pin the resulting indices.
 
 use std::ops::Range;
 
 use anyhow::{bail, ensure, Result};
-use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::Dataset;
+use crate::rng::shuffle;
 
 /// Samples in the training file of MNIST and Fashion-MNIST.
 pub const MNIST_TRAIN_FILE_SAMPLES: usize = 60_000;
@@ -94,27 +95,6 @@ pub struct SplitIndices {
     pub val: Vec<usize>,
     /// Test.
     pub test: Vec<usize>,
-}
-
-/// A uniform integer in `0..n` (`n > 0`) without modulo bias.
-fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
-    let n = n as u64;
-    // Values below `2^64 mod n` would make the low residues more likely; reject them.
-    let threshold = n.wrapping_neg() % n;
-    loop {
-        let x = rng.next_u64();
-        if x >= threshold {
-            return (x % n) as usize;
-        }
-    }
-}
-
-/// Shuffles `items` in place (Fisher–Yates, last position first).
-pub fn shuffle<T>(items: &mut [T], rng: &mut ChaCha8Rng) {
-    for i in (1..items.len()).rev() {
-        let j = below(rng, i + 1);
-        items.swap(i, j);
-    }
 }
 
 /// The digits split indices for `seed`: a permutation of `0..1797` cut into 1297 / 250 / 250.
@@ -249,6 +229,7 @@ pub fn train_indices(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::below;
 
     #[test]
     fn shuffle_is_a_permutation_and_seeded() {

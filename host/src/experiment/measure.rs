@@ -11,10 +11,10 @@ use lifted_core::write::ModelParams;
 use lifted_core::Norm;
 
 use super::spec::{column, ExportSpec, MeasureSpec};
-use crate::attack::PgdConfig;
 use crate::data::Dataset;
+use crate::eval::attack::PgdConfig;
 use crate::eval::{self, Prediction, Target};
-use crate::model_file::open;
+use crate::model::file::open;
 
 /// The outcome of one measurement.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +67,7 @@ pub fn measure(
     data: &Dataset,
     seed: u64,
 ) -> Result<Measured> {
-    let blob = crate::export::build_blob(params, &export.limits())?;
+    let blob = crate::model::export::build_blob(params, &export.limits())?;
     let model = open(&blob)?;
     let hidden = ProgressBar::hidden();
     let preds = eval::predict(&model, data, true, &hidden);

@@ -279,7 +279,7 @@ fn remeasure_job(
 ) -> Result<(RunSummary, bool)> {
     let dir = exp.run_dir(job);
     let best_path = dir.join(files::BEST);
-    let best = crate::params_io::load_params(&best_path).with_context(|| {
+    let best = crate::model::params::load_params(&best_path).with_context(|| {
         format!(
             "re-measuring {} — delete the run folder {} to retrain it",
             job.id,
@@ -395,7 +395,7 @@ fn measure_and_write(
         &final_data,
         job.seed,
     )?;
-    crate::export::export(best, &dir.join(MODEL), &exp.export.limits(), false)?;
+    crate::model::export::export(best, &dir.join(MODEL), &exp.export.limits(), false)?;
     write_radii(&dir.join(RADII), &fin)?;
     let summary = RunSummary {
         cert_pair_l2_max: fin.pair_l2_max,

@@ -302,7 +302,7 @@ impl Experiment {
         }
         f.measure.validate("measure")?;
         f.final_.validate("final")?;
-        crate::export::check_limits(&f.export.limits())?;
+        crate::model::export::check_limits(&f.export.limits())?;
         let mut rows: Vec<Row> = Vec::new();
         for mut t in f.rows {
             let id = match t.remove("id") {

@@ -9,7 +9,7 @@ use super::net::{act, dact, Grads, Net};
 use super::options::{Attack, LossKind};
 use super::phases::{loss_grad_row, loss_row, predict};
 use super::real::Real;
-use super::rng::{normal, uniform};
+use crate::rng::{normal, uniform};
 
 /// Result of [`backprop`].
 #[derive(Debug, Clone, PartialEq)]

@@ -19,7 +19,7 @@ use super::config::TrainConfig;
 use super::log::EpochRecord;
 use super::net::{Layer, Net};
 use super::params::ModelParamsJson;
-use super::rng::RngState;
+use crate::rng::RngState;
 use lifted_core::Activation;
 
 /// Version of the checkpoint layout (2: sealed with a CRC-32).

@@ -35,7 +35,7 @@ use rand_chacha::ChaCha8Rng;
 use super::linalg::Mat;
 use super::net::{Grads, Net};
 use super::real::Real;
-use super::rng::normal;
+use crate::rng::normal;
 
 /// Power-iteration steps run once when the vectors are created (a random start is far from
 /// the top singular vector; afterwards a few warm-started steps per minibatch suffice).

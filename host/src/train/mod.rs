@@ -44,7 +44,6 @@ pub mod phases;
 pub mod potential;
 pub mod progress;
 pub mod real;
-pub mod rng;
 pub mod trainer;
 
 use std::collections::BTreeMap;

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::linalg::{affine, Mat};
 use super::real::Real;
-use super::rng::normal;
+use crate::rng::normal;
 
 /// One weight layer, mapping z_{k−1} to block z_k.
 #[derive(Debug, Clone, PartialEq)]

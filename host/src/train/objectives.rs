@@ -12,7 +12,7 @@ use super::net::{Grads, Net, State};
 use super::options::{LossKind, Objective, RelaxedDistance, Target};
 use super::phases::{self, loss_grad_row, HiddenRule, PhaseSpec, Targets};
 use super::real::Real;
-use super::rng::below;
+use crate::rng::below;
 
 /// What a lifted objective needs besides the network, resolved from a [`TrainConfig`].
 #[derive(Debug, Clone, PartialEq)]

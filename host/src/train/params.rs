@@ -1,6 +1,6 @@
 //! Conversion between the trained network and `lifted_core::write::ModelParams` (the interchange
 //! type); a serde mirror of `ModelParams` (stored inside checkpoints); the `*.params.json`
-//! files go through [`crate::params_io`].
+//! files go through [`crate::model::params`].
 
 use std::path::Path;
 
@@ -199,12 +199,12 @@ pub fn net_from_params(p: &ModelParams) -> Result<Net<f32>> {
 }
 
 /// Writes `p` to a `*.params.json` file in the project's canonical layout
-/// ([`crate::params_io`]: row-per-output weights, docs/method.md §9 names), atomically.
+/// ([`crate::model::params`]: row-per-output weights, docs/method.md §9 names), atomically.
 ///
 /// # Errors
 /// I/O, or parameters that cannot be written (e.g. NaN).
 pub fn write_params_json(p: &ModelParams, path: &Path) -> Result<()> {
-    crate::params_io::save_params(path, p)
+    crate::model::params::save_params(path, p)
 }
 
 /// Reads a `*.params.json` file (the canonical layout, or the plain [`ModelParamsJson`] mirror).
@@ -212,5 +212,5 @@ pub fn write_params_json(p: &ModelParams, path: &Path) -> Result<()> {
 /// # Errors
 /// I/O or malformed JSON.
 pub fn read_params_json(path: &Path) -> Result<ModelParams> {
-    crate::params_io::load_params(path)
+    crate::model::params::load_params(path)
 }

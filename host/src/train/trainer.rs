@@ -27,9 +27,9 @@ use super::options::{MetaGamma, Objective};
 use super::params::{damping_alpha, to_model_params};
 use super::phases::predict;
 use super::progress::Progress;
-use super::rng::RngState;
 use super::TrainResult;
-use crate::data::{split::shuffle, Dataset, Splits};
+use crate::data::{Dataset, Splits};
+use crate::rng::{shuffle, RngState};
 
 /// Gram-iteration steps of the logged bound and of the family-B monitor.
 const GRAM_STEPS_LOG: u32 = 10;

@@ -78,7 +78,7 @@ pub fn direction(n: &Net<f64>, seed: u64) -> Grads<f64> {
     let mut d = Grads::zeros_like(n);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     for v in d.w.iter_mut().chain(d.b.iter_mut()).flatten() {
-        *v = lifted::train::rng::normal(&mut rng);
+        *v = lifted::rng::normal(&mut rng);
     }
     d
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{ensure, Context, Result};
 use clap::Args;
 
-use crate::attack::{PgdConfig, StepSchedule};
 use crate::data::{self, Dataset, DatasetKind};
+use crate::eval::attack::{PgdConfig, StepSchedule};
 use crate::limits::{check_max, MAX_PGD_RESTARTS, MAX_PGD_STEPS, MAX_THREADS};
 
 /// Which split of a data set to evaluate.

@@ -8,14 +8,14 @@ use clap::Args;
 use lifted_core::Norm;
 use serde::Serialize;
 
-use crate::attack::PgdConfig;
-use crate::certify_report::ModelBrief;
-use crate::cli_common::{check_radii, show_progress, DataArgs, PgdArgs};
+use crate::eval::args::{check_radii, show_progress, DataArgs, PgdArgs};
+use crate::eval::attack::PgdConfig;
+use crate::eval::report::ModelBrief;
 use crate::eval::{
     accuracy, check_compatible, fraction, predict, progress_bar, robust_accuracy, Prediction,
     RobustResult, Target,
 };
-use crate::model_file::{open, read_blob};
+use crate::model::file::{open, read_blob};
 
 /// docs/method.md §7.6 ℓ∞ radii, used when no radius is given.
 pub const DEFAULT_LINF: [f64; 3] = [0.05, 0.1, 0.2];

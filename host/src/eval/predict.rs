@@ -8,13 +8,13 @@
 
 use anyhow::{ensure, Result};
 use indicatif::{ParallelProgressIterator, ProgressBar, ProgressStyle};
-use lifted_core::kernels::affine;
 use lifted_core::{certify, infer, Certificate, Error, ModelView, Norm, Workspace};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::attack::{mix, Attacker, PgdConfig};
 use crate::data::Dataset;
+use crate::eval::attack::{Attacker, PgdConfig};
+use crate::rng::mix;
 
 /// The result of `infer` (and optionally `certify`) on one sample.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,40 +110,6 @@ pub fn check_compatible(model: &ModelView<'_>, data: &Dataset) -> Result<()> {
         data.name
     );
     Ok(())
-}
-
-/// The f32 forward pass from hidden block k (1 ≤ k < L) of `model` at `zk`: z_j =
-/// f_j(W_{j−1} z_{j−1} + b_{j−1}) for j = k+1 … L with `lifted_core`'s kernels (the map the
-/// internal certificates are about). Returns the logits.
-///
-/// # Errors
-/// [`Error::InputLength`] if `zk` does not have width n_k; [`Error::NonFiniteResult`] on overflow.
-pub fn downstream(model: &ModelView<'_>, k: usize, zk: &[f32]) -> Result<Vec<f32>, Error> {
-    if k == 0 || k >= model.layers() || zk.len() != model.width(k) {
-        return Err(Error::InputLength {
-            expected: model.width(k) as u32,
-            got: zk.len() as u32,
-        });
-    }
-    let mut z = zk.to_vec();
-    for j in k + 1..=model.layers() {
-        let mut next = vec![0.0f32; model.width(j)];
-        affine(model.weights(j - 1), model.bias(j - 1), &z, &mut next);
-        let a = model
-            .layer(j)
-            .map(|s| s.activation)
-            .ok_or(Error::InvalidConfig)?;
-        let mut finite = true;
-        for v in &mut next {
-            finite &= v.is_finite();
-            *v = a.apply(*v);
-        }
-        if !finite {
-            return Err(Error::NonFiniteResult);
-        }
-        z = next;
-    }
-    Ok(z)
 }
 
 /// Runs `infer` (and, if `with_certificates`, `certify` in ℓ2 and ℓ∞) on every sample.

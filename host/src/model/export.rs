@@ -22,10 +22,10 @@ use lifted_core::{ModelView, FORMAT_VERSION};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::inspect::method_name;
-use crate::model_file::open;
+use crate::model::file::open;
+use crate::model::inspect::method_name;
+use crate::model::params::{activation_name, family_name, init_name, schedule_name, validate};
 use crate::npz::{write_npz, Array};
-use crate::params_io::{activation_name, family_name, init_name, schedule_name, validate};
 
 /// Value of the sidecar's `format` field.
 pub const SIDECAR_FORMAT: &str = "lifted-sidecar";
@@ -180,11 +180,7 @@ pub fn sidecar_json(
     let metadata =
         serde_json::from_str::<serde_json::Value>(h.metadata).unwrap_or_else(|_| json!(h.metadata));
     let bytes = blob.as_bytes();
-    let crc = bytes
-        .len()
-        .checked_sub(4)
-        .and_then(|at| bytes.get(at..))
-        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let crc = model.crc();
     json!({
         "format": SIDECAR_FORMAT,
         "version": 1,
@@ -242,7 +238,7 @@ pub fn export(
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     fs::write(out, blob.as_bytes()).with_context(|| format!("writing {}", out.display()))?;
-    let back = crate::model_file::read_blob(out)?;
+    let back = crate::model::file::read_blob(out)?;
     ensure!(
         back == blob,
         "{} does not read back identically",
@@ -268,9 +264,7 @@ pub fn export(
     Ok(ExportSummary {
         blob: out.to_path_buf(),
         blob_bytes: bytes.len(),
-        crc32: bytes
-            .get(bytes.len().saturating_sub(4)..)
-            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        crc32: model.crc(),
         constants_valid: model.header().cert.valid,
         pairs_l2: min_max(model.pairs_l2()),
         sidecar: sidecar_files,

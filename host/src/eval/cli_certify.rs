@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 
-use crate::certify_report::{build, self_check, CertifyReport};
-use crate::cli_common::{check_radii, show_progress, DataArgs, PgdArgs};
+use crate::eval::args::{check_radii, show_progress, DataArgs, PgdArgs};
+use crate::eval::report::{build, self_check, CertifyReport};
 use crate::eval::{check_compatible, predict, progress_bar};
-use crate::model_file::{open, read_blob};
+use crate::model::file::{open, read_blob};
+use crate::model::verify::verify_constants;
 use crate::plot::radius_histogram;
-use crate::verify::verify_constants;
 
 /// Arguments of `lifted certify`.
 #[derive(Debug, Clone, Args)]

@@ -146,11 +146,12 @@ pub fn run(model: &Path) -> Result<FirmwareStage> {
         start.elapsed().as_secs_f64()
     );
 
-    let blob = crate::model_file::read_model_bytes(&model, "run `lifted demo` again to export it")?;
-    let host = crate::golden::expected_lines(&blob, &std::fs::read(&golden)?)
+    let blob =
+        crate::model::file::read_model_bytes(&model, "run `lifted demo` again to export it")?;
+    let host = crate::device::golden::expected_lines(&blob, &std::fs::read(&golden)?)
         .map_err(anyhow::Error::msg)?;
-    let device = crate::golden::device_lines(&stdout);
-    let cmp = crate::golden::compare(&device, &host, 5);
+    let device = crate::device::golden::device_lines(&stdout);
+    let cmp = crate::device::golden::compare(&device, &host, 5);
 
     println!(
         "\n  #  label | host: class  ℓ2 radius  ℓ∞ radius | device: class  ℓ2 radius  ℓ∞ radius"

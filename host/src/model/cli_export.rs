@@ -6,8 +6,8 @@ use anyhow::Result;
 use clap::Args;
 use lifted_core::bounds::Limits;
 
-use crate::export::{export, ExportSummary};
-use crate::params_io::load_params;
+use crate::model::export::{export, ExportSummary};
+use crate::model::params::load_params;
 
 /// Arguments of `lifted export`.
 #[derive(Debug, Clone, Args)]

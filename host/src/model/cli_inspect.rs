@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use crate::inspect::{inspect, Inspection};
-use crate::model_file::{open, read_blob};
-use crate::verify::verify_constants;
+use crate::model::file::{open, read_blob};
+use crate::model::inspect::{inspect, Inspection};
+use crate::model::verify::verify_constants;
 
 /// Arguments of `lifted inspect`.
 #[derive(Debug, Clone, Args)]

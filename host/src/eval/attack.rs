@@ -3,7 +3,7 @@
 //! - Directions come from [`Unrolled`], the f64 mirror of the K-sweep inference, differentiated
 //!   through every unrolled update. The loss is the logit margin max_{j≠t} s_j − s_t, ascended.
 //! - **Success is decided by `lifted_core::infer`** (or, for hidden-layer attacks, by the f32
-//!   forward kernels of `lifted_core` from block k, see [`crate::eval::downstream`]): every
+//!   forward kernels of `lifted_core` from block k, see [`lifted_core::downstream`]): every
 //!   iterate is rounded to f32 *toward the centre* (so it stays inside the ball and the input
 //!   range in exact arithmetic), evaluated, and counts only if the f32 prediction differs from
 //!   the defended class.
@@ -15,12 +15,12 @@
 //!   results do not depend on the number of threads.
 
 use lifted_core::{infer, ModelView, Norm, Workspace};
-use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::eval::downstream;
-use crate::grad::Unrolled;
+use crate::eval::grad::Unrolled;
+use crate::rng::{mix, normal, uniform};
 
 /// How the step size evolves over the steps of one restart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -129,26 +129,6 @@ pub fn verdict(logits: &[f32], class: usize, target: usize) -> Verdict {
     }
 }
 
-/// SplitMix64 finaliser, to derive independent seeds.
-#[must_use]
-pub fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-fn unit(rng: &mut ChaCha8Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    // Box–Muller; 1 − u ∈ (0, 1] keeps the logarithm finite.
-    let u = 1.0 - unit(rng);
-    let v = unit(rng);
-    (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-}
-
 /// The constraint set: a ball around `center`, intersected with a box (the input range).
 #[derive(Debug, Clone, Copy)]
 pub struct Ball<'a> {
@@ -200,7 +180,9 @@ impl Ball<'_> {
     fn random_point(&self, rng: &mut ChaCha8Rng) -> Vec<f64> {
         let n = self.center.len();
         let delta: Vec<f64> = match self.norm {
-            Norm::Linf => (0..n).map(|_| (2.0 * unit(rng) - 1.0) * self.eps).collect(),
+            Norm::Linf => (0..n)
+                .map(|_| (2.0 * uniform(rng) - 1.0) * self.eps)
+                .collect(),
             Norm::L2 => {
                 let g: Vec<f64> = (0..n).map(|_| normal(rng)).collect();
                 let gn = g
@@ -209,7 +191,7 @@ impl Ball<'_> {
                     .sum::<f64>()
                     .sqrt()
                     .max(f64::MIN_POSITIVE);
-                let r = self.eps * unit(rng).powf(1.0 / n.max(1) as f64);
+                let r = self.eps * uniform(rng).powf(1.0 / n.max(1) as f64);
                 g.iter().map(|v| v / gn * r).collect()
             }
         };
@@ -408,7 +390,7 @@ impl<'v, 'a> Attacker<'v, 'a> {
 
     /// Attacks hidden block `k` (1 ≤ k < L) at its value `zk` in the ℓ2 ball of radius `eps` (no
     /// range), the remaining layers running forward, defending class `target`. Candidates are
-    /// judged by the f32 forward kernels of `lifted_core` ([`downstream`]).
+    /// judged by the f32 forward kernels of `lifted_core` ([`lifted_core::downstream`]).
     #[must_use]
     pub fn internal(
         &self,
@@ -419,6 +401,7 @@ impl<'v, 'a> Attacker<'v, 'a> {
         stream: u64,
     ) -> AttackResult {
         let model = self.model;
+        let scratch = lifted_core::downstream_scratch(model);
         let ball = Ball {
             center: zk,
             eps,
@@ -431,10 +414,10 @@ impl<'v, 'a> Attacker<'v, 'a> {
             &self.cfg,
             stream,
             |p| self.net.downstream_margin_grad(k, p, target),
-            |p| match downstream(model, k, p) {
+            |p| match lifted_core::downstream(model, k, p, &mut vec![0.0; scratch]) {
                 Ok(logits) => {
-                    let (c, _) = lifted_core::top_two(&logits);
-                    verdict(&logits, c, target)
+                    let (c, _) = lifted_core::top_two(logits);
+                    verdict(logits, c, target)
                 }
                 Err(_) => Verdict {
                     class: None,
@@ -463,7 +446,7 @@ mod tests {
             for _ in 0..2000 {
                 let mut x = ball.random_point(&mut rng);
                 for v in &mut x {
-                    *v += (unit(&mut rng) - 0.5) * 0.3;
+                    *v += (uniform(&mut rng) - 0.5) * 0.3;
                 }
                 ball.project(&mut x);
                 let p = ball.round_inward(&x);

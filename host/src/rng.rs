@@ -1,5 +1,9 @@
-//! Seeded random numbers from ChaCha8, with our own samplers so that the stream of values
-//! depends only on the ChaCha8 output, not on a sampling library's release.
+//! Seeded random numbers: ChaCha8 streams with our own samplers (so that the values depend only
+//! on the ChaCha8 output, not on a sampling library's release), the SplitMix64 finaliser that
+//! derives independent seeds, and the exact stream position saved in checkpoints.
+//!
+//! Every random choice of the kit — initialisation, batch order, data splits, attack starts —
+//! goes through this module.
 
 use rand_chacha::rand_core::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -20,6 +24,7 @@ pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
 /// A uniform integer in `0..n` (`n > 0`) without modulo bias.
 pub fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
     let n = n as u64;
+    // Values below `2^64 mod n` would make the low residues more likely; reject them.
     let threshold = n.wrapping_neg() % n;
     loop {
         let x = rng.next_u64();
@@ -27,6 +32,23 @@ pub fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
             return (x % n) as usize;
         }
     }
+}
+
+/// Shuffles `items` in place (Fisher–Yates, last position first).
+pub fn shuffle<T>(items: &mut [T], rng: &mut ChaCha8Rng) {
+    for i in (1..items.len()).rev() {
+        let j = below(rng, i + 1);
+        items.swap(i, j);
+    }
+}
+
+/// SplitMix64 finaliser, to derive independent seeds from a seed and an index.
+#[must_use]
+pub fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// The exact position of a ChaCha8 stream, for checkpoints.

@@ -691,12 +691,12 @@ pub fn dims(model: &ModelView<'_>) -> String {
     s
 }
 
-/// Checks that the device runs `blob` (length and stored CRC-32).
+/// Checks that the device runs the model of `blob` (length and stored CRC-32, [`ModelView::crc`]).
 ///
 /// # Errors
 /// The device reports another model; the message names both and the fix.
-pub fn check_model(ready: &Ready, blob: &[u8], path: &str) -> Result<()> {
-    let crc = blob_crc(blob);
+pub fn check_model(ready: &Ready, blob: &[u8], model: &ModelView<'_>, path: &str) -> Result<()> {
+    let crc = model.crc();
     ensure!(
         ready.model_len as usize == blob.len() && ready.model_crc == crc,
         "the device runs another model ({} bytes, crc {:#010x}) than {path} ({} bytes, crc {crc:#010x}) \
@@ -707,16 +707,6 @@ pub fn check_model(ready: &Ready, blob: &[u8], path: &str) -> Result<()> {
         blob.len()
     );
     Ok(())
-}
-
-/// The CRC-32 stored in the last 4 bytes of a blob.
-#[must_use]
-pub fn blob_crc(blob: &[u8]) -> u32 {
-    blob.len()
-        .checked_sub(4)
-        .and_then(|at| blob.get(at..))
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u32::from_le_bytes)
 }
 
 /// Streams every sample of `data` to the device, one request at a time, and compares each answer
@@ -915,7 +905,7 @@ pub fn run(args: &RemoteArgs) -> Result<Report> {
     }
     let timeout = timeout_of(args.timeout)?;
     let path = args.model.clone().unwrap_or_else(default_model);
-    let bytes = crate::model_file::read_model_bytes(
+    let bytes = crate::model::file::read_model_bytes(
         &path,
         "pass the blob the firmware was built with as --model",
     )?;
@@ -932,7 +922,12 @@ pub fn run(args: &RemoteArgs) -> Result<Report> {
     );
     let link = Link::open(&args.port, args.baud, timeout)?;
     let mut session = Session::connect(link, timeout)?;
-    check_model(&session.ready, blob.as_bytes(), &path.display().to_string())?;
+    check_model(
+        &session.ready,
+        blob.as_bytes(),
+        &model,
+        &path.display().to_string(),
+    )?;
     let opts = StreamOptions {
         eps_l2: args.eps_l2.clone(),
         eps_linf: args.eps_linf.clone(),

@@ -9,7 +9,7 @@ use lifted_core::{
 };
 use serde::Serialize;
 
-use crate::params_io::{activation_name, family_name, init_name, schedule_name};
+use crate::model::params::{activation_name, family_name, init_name, schedule_name};
 
 /// One layer (block z_k and `W_{k−1}`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -168,7 +168,7 @@ pub struct Inspection {
     pub metadata: String,
     /// The check of the stored constants against the weights (`--verify`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub verification: Option<crate::verify::Verification>,
+    pub verification: Option<crate::model::verify::Verification>,
 }
 
 /// Why `infer` runs or skips the sweeps of `model`, in words.

@@ -8,9 +8,9 @@ use lifted_core::{infer, ModelView, Norm, Rejection, Workspace};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::attack::{Attacker, PgdConfig};
+use crate::eval::attack::{Attacker, PgdConfig};
 use crate::eval::{accuracy, fraction, stream, Prediction, Target};
-use crate::params_io::{family_name, init_name, schedule_name};
+use crate::model::params::{family_name, init_name, schedule_name};
 
 /// The model facts a report repeats.
 #[derive(Debug, Clone, PartialEq, Serialize)]

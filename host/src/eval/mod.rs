@@ -1,0 +1,16 @@
+//! Evaluation of exported models: predictions and certificates through `lifted_core`
+//! ([`predict`]), attacks ([`attack`], [`grad`]), certificate reports ([`report`]), and the
+//! `certify` and `evaluate` commands with their shared arguments ([`args`]).
+
+pub mod args;
+pub mod attack;
+pub mod cli_certify;
+pub mod cli_evaluate;
+pub mod grad;
+pub mod predict;
+pub mod report;
+
+pub use predict::{
+    accuracy, check_compatible, fraction, predict, progress_bar, robust_accuracy, stream,
+    Prediction, RobustResult, Target,
+};
