@@ -176,7 +176,7 @@ fn downstream_of_the_final_state_reproduces_infer_for_forward_models() {
     assert!(downstream(&model, 2, &[0.0; 10]).is_err());
     let short = &mut [0.0f32; 4];
     assert!(matches!(
-        lifted_core::downstream(&model, 1, &[0.0; 64], short),
+        lifted_core::downstream(&model, 1, &vec![0.0; model.width(1)], short),
         Err(lifted_core::Error::WorkspaceTooSmall { .. })
     ));
 }

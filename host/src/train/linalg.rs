@@ -7,6 +7,10 @@
 //! ever split across chunks). Reductions over the batch are gemm reductions (weight gradients) or
 //! sequential loops, never parallel folds.
 
+// The GEMM calls go through raw pointers (matrixmultiply's interface); each unsafe block
+// states the bounds it relies on.
+#![allow(unsafe_code)]
+
 use rayon::prelude::*;
 
 use super::real::Real;

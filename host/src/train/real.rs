@@ -1,6 +1,10 @@
 //! The scalar type of the training kernels: `f32` for training, `f64` for the test oracles
 //! (docs/method.md §6 asks for f64 on tiny networks), so both run the very same code.
 
+// The GEMM calls go through raw pointers (matrixmultiply's interface); each unsafe block
+// states the bounds it relies on.
+#![allow(unsafe_code)]
+
 use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
