@@ -1,16 +1,24 @@
-//! Hand-written `y = W x + b` for Cortex-M4F/M7 (`thumbv7em-none-eabihf`): four rows × eight
-//! columns per loop iteration, eight-register `vldmia` loads, non-fused `vmla.f32`.
-//!
-//! Same results as `lifted_core::kernels::affine`, bit for bit: each output starts at `b_i` and
-//! adds `w_ij·x_j` for j = 0, 1, 2, … in order, one `vmla.f32` per term. `vmla.f32` rounds the
-//! product and then the sum (ARMv7-M ARM, VMLA: "the result is the same as VMUL followed by
-//! VADD"), exactly like the portable kernel (which LLVM also compiles to `vmla.f32`). Fused
-//! `vfma` would change the rounding and is never used.
-//!
-//! The inference in `lifted-core` (which forbids `unsafe`) does not call this kernel; `icount`
-//! measures it next to the portable one and checks that both agree bit for bit.
+//! The kernel itself (compiled for `thumbv7em-none-eabihf` only).
 
-use lifted_core::kernels::dot_from;
+use lifted_core::kernels::{dot_from, Kernels};
+
+/// The Cortex-M4F/M7 kernels for [`lifted_core::infer_with`]: [`affine`] hand-written, `affine_t`
+/// the portable one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct M4f;
+
+impl Kernels for M4f {
+    #[inline]
+    fn affine(&self, w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
+        affine(w, b, x, y)
+    }
+}
+
+/// [`dot_from`] out of line: the column tails and the remaining rows all call this one copy.
+#[inline(never)]
+fn dot_tail(acc: f32, a: &[f32], b: &[f32]) -> f32 {
+    dot_from(acc, a, b)
+}
 
 /// Columns per loop iteration (one `vldmia` of eight registers per row and for `x`).
 const COLS: usize = 8;
@@ -120,15 +128,19 @@ pub fn affine(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
                 )
             };
         }
-        // Columns split.. continue the same accumulators, still left to right.
-        for ((a, row), o) in acc.iter().zip([r0, r1, r2, r3]).zip(y4.iter_mut()) {
-            *o = dot_from(*a, row.get(split..).unwrap_or(&[]), x_tail);
+        if x_tail.is_empty() {
+            y4.copy_from_slice(&acc);
+        } else {
+            // Columns split.. continue the same accumulators, still left to right.
+            for ((a, row), o) in acc.iter().zip([r0, r1, r2, r3]).zip(y4.iter_mut()) {
+                *o = dot_tail(*a, row.get(split..).unwrap_or(&[]), x_tail);
+            }
         }
         done += 4;
     }
     // Remaining rows (fewer than four), one at a time.
     let rows = w.chunks_exact(n).zip(b.iter()).zip(y.iter_mut());
     for ((row, &bi), yi) in rows.skip(done) {
-        *yi = dot_from(bi, row, x);
+        *yi = dot_tail(bi, row, x);
     }
 }
