@@ -169,8 +169,17 @@ pub fn certify(model: &ModelView<'_>, outcome: &Outcome<'_>, norm: Norm) -> Cert
     if norm == Norm::L2 && model.layers() >= 2 && model.is_forward_deployment() {
         return certify_forward_l2(model, outcome);
     }
-    certify_input(model, outcome, norm)
+    if HAS_FPU {
+        return certify_input(model, outcome, norm);
+    }
+    certify_any(model, outcome, norm)
 }
+
+/// Whether f32 arithmetic and comparisons are instructions (every target but soft-float Arm, as in
+/// [`AllFinite`]). Only then does [`certify_input`] pay: on the M0 and M3 its float comparisons
+/// are library calls, which make it slower than [`margin_radius`] (whose radii are compared as
+/// integers) and 770 bytes larger. Both give the same certificate.
+const HAS_FPU: bool = cfg!(not(all(target_arch = "arm", not(target_abi = "eabihf"))));
 
 /// E(x) + E_ball for the input certificate. The tracked bounds are ℓ2 norms of the logits' error
 /// vector e, and a margin's error is |e_i − e_j| ≤ √2·‖e‖₂ (since (a − b)² ≤ 2(a² + b²)), at x and
