@@ -75,7 +75,8 @@ const DOT_FROM_BITS: u32 = 0xc101_f7bf; // -8.122985e0
 
 /// The matrix really reaches the block paths: at least one full 8-row block plus remaining rows,
 /// and one full 8-column step plus a column tail.
-const _: () = assert!(B.len() > 8 && B.len() % 8 != 0 && X.len() > 8 && X.len() % 8 != 0);
+const _: () =
+    assert!(B.len() > 8 && !B.len().is_multiple_of(8) && X.len() > 8 && !X.len().is_multiple_of(8));
 
 fn affine_bits() -> bool {
     let mut y = [f32::NAN; 10];
