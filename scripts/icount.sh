@@ -170,7 +170,7 @@ awk -F'\t' '
 
 echo
 echo "Kernels per layer (instructions per MAC; 'affine+act' = y = f(Wx + b) incl. bias and activation;"
-echo "'before' = kernels of commit 46dbf79, 'after' = shared/src/kernels.rs now, 'asm' = firmware/src/kernels_asm.rs):"
+echo "'before' = kernels of commit 46dbf79, 'after' = shared/src/kernels.rs now, 'asm' = firmware/kernel-m4/src/asm.rs, used by infer on thumbv7em):"
 awk -F'\t' '
   NR == 1 || $1 !~ /-k0$/ || $5 !~ /^layer/ { next }
   {

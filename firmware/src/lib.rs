@@ -25,8 +25,6 @@ use cortex_m_rt::{exception, ExceptionFrame};
 use cortex_m_semihosting::{debug, hio};
 
 pub mod cmsdk_uart;
-#[cfg(target_abi = "eabihf")]
-pub mod kernels_asm;
 pub mod kernels_baseline;
 pub mod protocol;
 pub mod stack;
@@ -34,6 +32,27 @@ pub mod stack;
 pub use cortex_m_semihosting::{hprint, hprintln};
 pub use lifted_core;
 pub use lifted_core::Aligned;
+#[cfg(target_abi = "eabihf")]
+pub use lifted_kernel_m4 as kernels_asm;
+
+/// The kernels [`infer`] uses on this target: the hand-written `lifted_kernel_m4::M4f` on
+/// `thumbv7em-none-eabihf` (M4F, M7), the portable `lifted_core::Portable` on the M0 and M3.
+#[cfg(target_abi = "eabihf")]
+pub type TargetKernels = lifted_kernel_m4::M4f;
+/// The kernels [`infer`] uses on this target: the hand-written `lifted_kernel_m4::M4f` on
+/// `thumbv7em-none-eabihf` (M4F, M7), the portable `lifted_core::Portable` on the M0 and M3.
+#[cfg(not(target_abi = "eabihf"))]
+pub type TargetKernels = lifted_core::Portable;
+
+/// `lifted_core::infer` with this target's kernels ([`TargetKernels`]): the same bits as the
+/// portable inference (and as the host), faster on the M4F/M7.
+pub fn infer<'w>(
+    model: &lifted_core::ModelView<'_>,
+    input: &[f32],
+    ws: &'w mut lifted_core::Workspace<'_>,
+) -> Result<lifted_core::Outcome<'w>, lifted_core::Error> {
+    lifted_core::infer_with(&TargetKernels::default(), model, input, ws)
+}
 
 /// The model blob embedded at build time (`$LIFTED_MODEL`, default `firmware/models/demo.lfm`).
 ///

@@ -11,63 +11,142 @@
 
 use cortex_m_rt::entry;
 use lifted_firmware::lifted_core::format::CRC32;
-use lifted_firmware::lifted_core::{kernels, Activation, Error, ModelView, FORMAT_VERSION};
+use lifted_firmware::lifted_core::kernels::Kernels;
+use lifted_firmware::lifted_core::{
+    self, kernels, Activation, Error, ModelView, Workspace, FORMAT_VERSION,
+};
 use lifted_firmware::{exit, hprintln, MODEL};
+use lifted_firmware::{infer, TargetKernels};
 
-/// 6×3 row-major: rows 0–3 go through the 4-row block of `kernels::affine`, rows 4–5 through the
-/// single-row remainder; row 5 is subnormal and its outputs stay subnormal.
+/// 10×11 row-major, shaped for the blocks of `kernels::affine` and `kernels::affine_t` (8 rows ×
+/// 8 columns per step): rows 0–7 go through one 8-row block, rows 8–9 through the single-row
+/// remainder; columns 0–7 through one 8-column step, columns 8–10 through the column tail. Row 9 is
+/// subnormal and its `affine` output stays subnormal; ±0 and a tiny weight are mixed in. The
+/// hand-written M4F/M7 kernel (`lifted_firmware::TargetKernels` on thumbv7em, four rows per block)
+/// sees two 4-row blocks, two remaining rows, one 8-column step and the same tail.
 #[rustfmt::skip]
-const W: [f32; 18] = [
-    0.3, 0.7, -0.2,
-    1.1, -0.45, 0.9,
-    -2.5, 0.125, 1.0e-3,
-    3.0417, 2.5183, -1.6021,
-    0.333333, -0.666667, 0.999999,
-    1.0e-39, 2.5e-39, -3.0e-40,
+const W: [f32; 110] = [
+    -2.359, 1.2155, 0.9123, 2.6421, -1.3733, -1.4653, 1.4044, 0.9507, -1.1821, 1.1054, -0.62,
+    1.6651, -2.2896, -1.6604, 2.4088, -0.8518, -1.4376, 1.8257, 0.79, -2.1018, 0.308, 0.984,
+    -2.0103, 0.9102, -2.2618, -0.9776, -2.5008, -0.0, 2.868, -0.5779, 2.9426, -0.3681, 0.6452,
+    2.2356, 1.1213, -2.3308, 0.5345, 0.8024, -1.9128, -2.432, 2.2488, 0.0827, -1.837, -0.2844,
+    -1.6909, 1.7895, 0.0029, -2.3854, 1.9088, -2.4628, -1.316, -2.832, 1e-07, -2.3168, 0.1546,
+    -2.4421, -0.1174, 1.1122, 0.2091, -0.269, -0.0908, -0.3777, 0.5727, -2.4309, -0.1529, -1.5824,
+    2.1927, 2.6341, -2.6013, -2.1402, 1.2208, 0.4287, -2.8854, 1.2294, 2.6636, -0.4613, -0.9151,
+    0.4164, 2.6348, -1.4188, -1.1863, -1.8677, 0.7705, -0.1845, -1.4636, -0.6726, -2.7913, -1.1253,
+    2.8974, 0.5163, -1.3045, 2.6168, -0.8503, -1.4908, -2.7892, -2.1228, -1.8058, -1.6198, 2.2379,
+    1e-39, 2.5e-39, -3e-40, 0.0, 1.5e-39, -2e-39, 7e-40, -0.0, 1e-40, 3e-39, -1.2e-39,
 ];
-const B: [f32; 6] = [0.01, -0.02, 0.5, -1.0, 1.0e-7, 0.0];
-const X: [f32; 3] = [0.1, -1.7, 3.3];
-const D: [f32; 6] = [0.5, -0.25, 1.5, 0.1, -3.0, 7.0];
+const B: [f32; 10] = [0.01, -0.02, 0.5, -1.0, 1e-07, 0.0, 2.25, -0.75, 0.125, 0.0];
+const X: [f32; 11] = [
+    0.1, -1.7, 3.3, 0.25, -0.5, 1.0, 2.0, -2.5, 0.75, -0.125, 1.5,
+];
+const D: [f32; 10] = [0.5, -0.25, 1.5, 0.1, -3.0, 7.0, -1.25, 0.375, 2.0, -0.625];
 
 /// `W X + B`, from the host.
-const AFFINE_BITS: [u32; 6] = [
-    0xbfe7_ae16, // -1.8100002
-    0x4074_cccc, // 3.8249998
-    0x3d27_1de5, // 4.0799994e-2
-    0xc124_38d0, // -10.26387
-    0x408e_eee9, // 4.466664
-    0x8037_f83b, // -5.14e-39 (subnormal)
+const AFFINE_BITS: [u32; 10] = [
+    0xbf6c27f8, // -9.224849e-1
+    0xbe9ff824, // -3.1244004e-1
+    0x402c7e34, // 2.6952028e0
+    0xc1b967a8, // -2.3175613e1
+    0xc00fb9df, // -2.2457197e0
+    0xc0292a51, // -2.6432078e0
+    0xc19bc547, // -1.9471327e1
+    0xc0e07d1b, // -7.0152717e0
+    0xc04fb978, // -3.245695e0
+    0x805d896e, // -8.590002e-39
 ];
 /// `Wᵀ D`, from the host.
-const AFFINE_T_BITS: [u32; 3] = [
-    0xc092_443b, // -4.570829
-    0x4039_b799, // 2.901831
-    0xc05e_f50e, // -3.483707
+const AFFINE_T_BITS: [u32; 11] = [
+    0xc1533184, // -1.3199589e1
+    0xc099c010, // -4.804695e0
+    0x40a43f74, // 5.1327457e0
+    0x41763c92, // 1.5389788e1
+    0xc17ae590, // -1.5681046e1
+    0x403d6c43, // 2.9597328e0
+    0x40645776, // 3.5678382e0
+    0x40b9e813, // 5.8095794e0
+    0xc19ed310, // -1.9853058e1
+    0x3ff482aa, // 1.9102376e0
+    0xc0beb4a5, // -5.9595513e0
 ];
-/// `0.25 + W[3..9] · D`, from the host.
-const DOT_FROM_BITS: u32 = 0x3fd2_7ef8; // 1.6444998
+/// `0.25 + W[3..13] · D`, from the host.
+const DOT_FROM_BITS: u32 = 0xc101_f7bf; // -8.122985e0
+
+/// The matrix really reaches the block paths: at least one full 8-row block plus remaining rows,
+/// and one full 8-column step plus a column tail.
+const _: () =
+    assert!(B.len() > 8 && !B.len().is_multiple_of(8) && X.len() > 8 && !X.len().is_multiple_of(8));
 
 fn affine_bits() -> bool {
-    let mut y = [f32::NAN; 6];
+    let mut y = [f32::NAN; 10];
     kernels::affine(&W, &B, &X, &mut y);
     y.map(f32::to_bits) == AFFINE_BITS
 }
 
+/// The kernel `lifted_firmware::infer` uses on this target (hand-written on the M4F/M7).
+fn target_kernel_affine_bits() -> bool {
+    let mut y = [f32::NAN; 10];
+    TargetKernels::default().affine(&W, &B, &X, &mut y);
+    y.map(f32::to_bits) == AFFINE_BITS
+}
+
 fn affine_t_bits() -> bool {
-    let mut y = [f32::NAN; 3];
+    let mut y = [f32::NAN; 11];
     kernels::affine_t(&W, &D, &mut y);
     y.map(f32::to_bits) == AFFINE_T_BITS
 }
 
 fn dot_from_bits() -> bool {
-    kernels::dot_from(0.25, &W[3..9], &D).to_bits() == DOT_FROM_BITS
+    kernels::dot_from(0.25, &W[3..13], &D).to_bits() == DOT_FROM_BITS
 }
 
 fn affine_short_slices_do_not_panic() -> bool {
-    // Documented: shorter slices than the shapes imply are treated as absent rows (no panic).
-    let mut y = [7.0f32; 6];
-    kernels::affine(&W[..7], &B, &X, &mut y);
-    y[0].to_bits() == AFFINE_BITS[0] && y[1].to_bits() == AFFINE_BITS[1] && y[2] == 7.0
+    // Documented: shorter slices than the shapes imply are treated as absent rows (no panic):
+    // 2 complete rows of 11 in W[..23], so only y[0] and y[1] are written.
+    let mut y = [7.0f32; 10];
+    kernels::affine(&W[..23], &B, &X, &mut y);
+    let mut z = [7.0f32; 10];
+    TargetKernels::default().affine(&W[..23], &B, &X, &mut z);
+    y[0].to_bits() == AFFINE_BITS[0]
+        && y[1].to_bits() == AFFINE_BITS[1]
+        && y[2..].iter().all(|&v| v == 7.0)
+        && y.map(f32::to_bits) == z.map(f32::to_bits)
+}
+
+/// `lifted_firmware::infer` (this target's kernels) gives the same bits as the portable
+/// `lifted_core::infer` on the embedded model.
+fn target_infer_matches_portable() -> bool {
+    let Ok(model) = ModelView::new_checked(&MODEL.0) else {
+        return false;
+    };
+    let (mut a, mut b) = ([0.0f32; 192], [0.0f32; 192]);
+    if Workspace::required(&model) > a.len() || model.input_dim() > 64 {
+        return false;
+    }
+    let h = model.header();
+    let mut x = [0.0f32; 64];
+    for (i, v) in x.iter_mut().enumerate() {
+        let t = (i * 37 % 64) as f32 / 63.0;
+        *v = h.input_min + t * (h.input_max - h.input_min);
+    }
+    let x = &x[..model.input_dim()];
+    let (mut wa, mut wb) = (Workspace::new(&mut a), Workspace::new(&mut b));
+    match (
+        infer(&model, x, &mut wa),
+        lifted_core::infer(&model, x, &mut wb),
+    ) {
+        (Ok(p), Ok(q)) => {
+            p.class == q.class
+                && p.margin.to_bits() == q.margin.to_bits()
+                && p.logits.len() == q.logits.len()
+                && p.logits
+                    .iter()
+                    .zip(q.logits)
+                    .all(|(u, v)| u.to_bits() == v.to_bits())
+        }
+        _ => false,
+    }
 }
 
 fn relu_negative_zero_is_positive_zero() -> bool {
@@ -133,6 +212,7 @@ type Test = (&'static str, fn() -> bool);
 
 const TESTS: &[Test] = &[
     ("affine_bits", affine_bits),
+    ("target_kernel_affine_bits", target_kernel_affine_bits),
     ("affine_t_bits", affine_t_bits),
     ("dot_from_bits", dot_from_bits),
     (
@@ -150,6 +230,10 @@ const TESTS: &[Test] = &[
     ("truncated_header", truncated_header),
     ("unsupported_version", unsupported_version),
     ("embedded_model_is_aligned", embedded_model_is_aligned),
+    (
+        "target_infer_matches_portable",
+        target_infer_matches_portable,
+    ),
 ];
 
 #[entry]

@@ -163,16 +163,23 @@ fn margin_failure(j: usize) -> Radius {
 /// (usually in the same pass) the first internal radius, and one more per further hidden layer.
 pub fn certify(model: &ModelView<'_>, outcome: &Outcome<'_>, norm: Norm) -> Certificate {
     let spec = &model.header().cert;
-    if norm == Norm::L2
-        && spec.valid
-        && model.is_forward_deployment()
-        && model.layers() >= 2
-        && outcome.logits.len() == model.classes()
-    {
+    if !spec.valid || outcome.logits.len() != model.classes() {
+        return certify_any(model, outcome, norm);
+    }
+    if norm == Norm::L2 && model.layers() >= 2 && model.is_forward_deployment() {
         return certify_forward_l2(model, outcome);
+    }
+    if HAS_FPU {
+        return certify_input(model, outcome, norm);
     }
     certify_any(model, outcome, norm)
 }
+
+/// Whether f32 arithmetic and comparisons are instructions (every target but soft-float Arm, as in
+/// [`AllFinite`]). Only then does [`certify_input`] pay: on the M0 and M3 its float comparisons
+/// are library calls, which make it slower than [`margin_radius`] (whose radii are compared as
+/// integers) and 770 bytes larger. Both give the same certificate.
+const HAS_FPU: bool = cfg!(not(all(target_arch = "arm", not(target_abi = "eabihf"))));
 
 /// E(x) + E_ball for the input certificate. The tracked bounds are ℓ2 norms of the logits' error
 /// vector e, and a margin's error is |e_i − e_j| ≤ √2·‖e‖₂ (since (a − b)² ≤ 2(a² + b²)), at x and
@@ -279,6 +286,61 @@ fn certify_forward_l2(model: &ModelView<'_>, outcome: &Outcome<'_>) -> Certifica
     }
 }
 
+/// [`certify`] with valid constants and C logits where no internal radius is computed (ℓ∞, or ℓ2
+/// on a model that is not a forward deployment or has one layer): the input certificate from
+/// [`column_pass`] with one column; what that pass does not decide goes to [`certify_any`].
+#[inline(never)]
+fn certify_input(model: &ModelView<'_>, outcome: &Outcome<'_>, norm: Norm) -> Certificate {
+    match radius_one(model, outcome, norm) {
+        Some((radius, binding, err)) => Certificate {
+            class: outcome.class as u16,
+            margin: outcome.margin,
+            norm,
+            radius,
+            binding: binding as u16,
+            float_error: err,
+            rejection: None,
+            internal: Vec::new(),
+        },
+        None => certify_any(model, outcome, norm),
+    }
+}
+
+/// [`margin_radius`] for the input column alone, in the common case (every logit finite, every
+/// margin above the error bound, the radius above [`TINY`]): (radius, binding class, error bound),
+/// exactly what [`certify_any`] gives then; `None` in every other case. The shortcuts are those of
+/// [`radii_two`] for its input column.
+#[inline(always)]
+fn radius_one(
+    model: &ModelView<'_>,
+    outcome: &Outcome<'_>,
+    norm: Norm,
+) -> Option<(f32, usize, f32)> {
+    let e0 = input_error(model, outcome);
+    let spec = &model.header().cert;
+    let logits = outcome.logits;
+    let c = outcome.class;
+    let sc = *logits.get(c)?;
+    if !(e0 >= 0.0) {
+        return None;
+    }
+    let (pairs, cap0) = match norm {
+        Norm::L2 => (model.pairs_l2(), spec.eps_l2_max),
+        Norm::Linf => (model.pairs_inf(), spec.eps_inf_max),
+    };
+    let cols = Columns {
+        sc,
+        errs: (e0, e0),
+        pairs: (pairs, pairs),
+        cap0,
+    };
+    let (radius, binding, _) = column_pass::<true, false>(logits, c, &cols)?;
+    if !(radius > TINY) {
+        return None;
+    }
+    Some((radius, binding, e0))
+}
+
 /// [`margin_radius`] for two columns at once, the ℓ2 input certificate (with its binding class)
 /// and the first internal radius, in the common case: every logit finite, every margin above
 /// both error bounds, both radii above [`TINY`]. Returns (input radius, binding class, internal
@@ -325,9 +387,9 @@ fn radii_two(model: &ModelView<'_>, outcome: &Outcome<'_>) -> Option<(f32, usize
     };
     // The margin test of the column with the larger error bound implies the other's.
     let (radius, binding, least) = if e0 >= e1 {
-        two_column_pass::<true>(logits, c, &cols)?
+        column_pass::<true, true>(logits, c, &cols)?
     } else {
-        two_column_pass::<false>(logits, c, &cols)?
+        column_pass::<false, true>(logits, c, &cols)?
     };
     let cap1 = spec.eps_internal_max;
     let r1 = down_rel(least);
@@ -338,7 +400,7 @@ fn radii_two(model: &ModelView<'_>, outcome: &Outcome<'_>) -> Option<(f32, usize
     Some((radius, binding, r1, e0))
 }
 
-/// What [`two_column_pass`] needs besides the logits: s_c, the error bounds and pair tables of
+/// What [`column_pass`] needs besides the logits: s_c, the error bounds and pair tables of
 /// the input and the internal column (equally long), and the input radius cap.
 struct Columns<'a> {
     sc: f32,
@@ -347,14 +409,16 @@ struct Columns<'a> {
     cap0: f32,
 }
 
-/// The loop of [`radii_two`]: (input radius, binding class, least internal quotient), or `None`
-/// where the slow path decides. `CHECK_INPUT`: the input column has the larger error bound (≥),
-/// so its margin test covers both columns; otherwise the internal column's does.
+/// The loop of [`radii_two`] and [`radius_one`]: (input radius, binding class, least internal
+/// quotient), or `None` where the slow path decides. `CHECK_INPUT`: the input column has the
+/// larger error bound (≥), so its margin test covers both columns; otherwise the internal
+/// column's does. Without `TWO` only the input column is computed (the least quotient is then
+/// +∞).
 // Index loops over the logits: they compile to fewer instructions here than the iterator forms
 // (`j < c < C` is known from `logits.get(c)`, so the indexing has no bounds check).
 #[allow(clippy::needless_range_loop)]
 #[inline(always)]
-fn two_column_pass<const CHECK_INPUT: bool>(
+fn column_pass<const CHECK_INPUT: bool, const TWO: bool>(
     logits: &[f32],
     c: usize,
     cols: &Columns<'_>,
@@ -375,9 +439,12 @@ fn two_column_pass<const CHECK_INPUT: bool>(
         finite.add(sj);
         let dm = down_rel(sc - sj);
         let lhs0 = down_rel(dm - e0);
-        let lhs1 = down_rel(dm - e1);
-        let lhs = if CHECK_INPUT { lhs0 } else { lhs1 };
-        let (true, Some(&k0), Some(&k1)) = (lhs > TINY, p0.get(idx), p1.get(idx)) else {
+        let lhs = if CHECK_INPUT || !TWO {
+            lhs0
+        } else {
+            down_rel(dm - e1)
+        };
+        let (true, Some(&k0)) = (lhs > TINY, p0.get(idx)) else {
             return None;
         };
         let r = down_rel(lhs0 / k0);
@@ -385,9 +452,12 @@ fn two_column_pass<const CHECK_INPUT: bool>(
             radius = r;
             binding = j;
         }
-        let q = lhs1 / k1;
-        if q < least {
-            least = q;
+        if TWO {
+            let lhs1 = down_rel(dm - e1);
+            let q = lhs1 / *p1.get(idx)?;
+            if q < least {
+                least = q;
+            }
         }
         Some(())
     };
@@ -776,7 +846,7 @@ mod tests {
                     idx = idx.wrapping_add(if j < c { step } else { 1 });
                     step = step.wrapping_sub(1);
                 }
-                // `two_column_pass`: classes below c, then above.
+                // `column_pass`: classes below c, then above.
                 let mut idx = c.wrapping_sub(1);
                 let mut step = classes.wrapping_sub(2);
                 for j in 0..c {

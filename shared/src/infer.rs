@@ -3,7 +3,7 @@
 use crate::config::{Activation, Family, Init};
 use crate::error::Error;
 use crate::fp::{keep_rolled, max_abs, AllFinite};
-use crate::kernels::{affine, affine_t};
+use crate::kernels::{Kernels, Portable};
 use crate::model::ModelView;
 use crate::schedule::{Update, Updates};
 use crate::track::Track;
@@ -170,6 +170,18 @@ pub fn infer<'w>(
     input: &[f32],
     ws: &'w mut Workspace<'_>,
 ) -> Result<Outcome<'w>, Error> {
+    infer_with(&Portable, model, input, ws)
+}
+
+/// [`infer()`] with the matrix products of `kernels` (a [`Kernels`] implementation must give the
+/// same bits as [`Portable`], so the result is that of [`infer()`], bit for bit). The firmware
+/// passes a hand-written kernel on the Cortex-M4F/M7 here.
+pub fn infer_with<'w, K: Kernels + ?Sized>(
+    kernels: &K,
+    model: &ModelView<'_>,
+    input: &[f32],
+    ws: &'w mut Workspace<'_>,
+) -> Result<Outcome<'w>, Error> {
     check_input(model, input)?;
     let needed = Workspace::required(model);
     let too_small = Error::WorkspaceTooSmall {
@@ -212,7 +224,7 @@ pub fn infer<'w>(
         let (prev, cur, next) = blocks(model, state, input, k);
         let mag = match u {
             Update::Forward(_) | Update::Output => {
-                affine(model.weights(k - 1), model.bias(k - 1), prev, cur);
+                kernels.affine(model.weights(k - 1), model.bias(k - 1), prev, cur);
                 activate(spec.activation, cur)
             }
             Update::Hidden(_) => {
@@ -221,9 +233,9 @@ pub fn infer<'w>(
                 match model.family() {
                     Family::FenchelYoung => {
                         let d = s2.get_mut(..next.len()).unwrap_or(&mut []);
-                        hidden_fenchel_young(model, k, prev, cur, next, a, d, c)
+                        hidden_fenchel_young(kernels, model, k, prev, cur, next, a, d, c)
                     }
-                    Family::Hopfield => hidden_hopfield(model, k, prev, cur, next, a, c),
+                    Family::Hopfield => hidden_hopfield(kernels, model, k, prev, cur, next, a, c),
                 }
             }
         }
@@ -251,7 +263,8 @@ pub fn infer<'w>(
 /// is an exact fixed point in f32. Returns ‖z_k‖_∞, or `None` if a pre-activation was not finite.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-fn hidden_fenchel_young(
+fn hidden_fenchel_young<K: Kernels + ?Sized>(
+    kernels: &K,
     model: &ModelView<'_>,
     k: usize,
     prev: &[f32],
@@ -262,8 +275,8 @@ fn hidden_fenchel_young(
     c: &mut [f32],
 ) -> Option<f32> {
     let spec = model.layer(k)?;
-    affine(model.weights(k - 1), model.bias(k - 1), prev, a);
-    affine(model.weights(k), model.bias(k), cur, d);
+    kernels.affine(model.weights(k - 1), model.bias(k - 1), prev, a);
+    kernels.affine(model.weights(k), model.bias(k), cur, d);
     let up = model
         .layer(k + 1)
         .map_or(Activation::Identity, |s| s.activation);
@@ -271,7 +284,7 @@ fn hidden_fenchel_young(
         keep_rolled();
         *di = zi - up.apply(*di);
     }
-    affine_t(model.weights(k), d, c);
+    kernels.affine_t(model.weights(k), d, c);
     let (rho, eta) = (spec.rho, spec.step);
     for ((zi, &ai), &ci) in cur.iter_mut().zip(a.iter()).zip(c.iter()) {
         keep_rolled();
@@ -284,7 +297,9 @@ fn hidden_fenchel_young(
 /// z_k ← f_k(W_{k−1} z_{k−1} + b_{k−1} + ρ W_kᵀ z_{k+1}). Returns ‖z_k‖_∞, or `None` if a
 /// pre-activation was not finite.
 #[inline(never)]
-fn hidden_hopfield(
+#[allow(clippy::too_many_arguments)]
+fn hidden_hopfield<K: Kernels + ?Sized>(
+    kernels: &K,
     model: &ModelView<'_>,
     k: usize,
     prev: &[f32],
@@ -294,8 +309,8 @@ fn hidden_hopfield(
     c: &mut [f32],
 ) -> Option<f32> {
     let spec = model.layer(k)?;
-    affine(model.weights(k - 1), model.bias(k - 1), prev, a);
-    affine_t(model.weights(k), next, c);
+    kernels.affine(model.weights(k - 1), model.bias(k - 1), prev, a);
+    kernels.affine_t(model.weights(k), next, c);
     let rho = spec.rho;
     for ((zi, &ai), &ci) in cur.iter_mut().zip(a.iter()).zip(c.iter()) {
         keep_rolled();

@@ -14,6 +14,38 @@
 //! sizes only change which partial sums are held in registers, never the order in which each
 //! output's terms are added.
 
+/// The matrix products of [`crate::infer_with`]: a hook for hand-written kernels.
+///
+/// [`Portable`] is the implementation [`crate::infer()`] uses: the functions of this module. A
+/// target-specific implementation (for instance assembly for the Cortex-M4F/M7, kept in its own
+/// crate so that this one stays free of `unsafe`) must give **the same bits** for every input,
+/// which means the same summation order per output as [`affine`] and [`affine_t`] (module
+/// documentation), separate correctly rounded products and sums (no fused multiply-add), and the
+/// same handling of short slices. Results that differ in any bit would break the bit-identical
+/// goldens shared by the host and the firmware, and the float-error bound of the certificate
+/// assumes this order.
+pub trait Kernels {
+    /// `y = W x + b`, with the contract of [`affine`].
+    fn affine(&self, w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]);
+
+    /// `y = Wᵀ d`, with the contract of [`affine_t`]; the portable kernel unless overridden.
+    #[inline]
+    fn affine_t(&self, w: &[f32], d: &[f32], y: &mut [f32]) {
+        affine_t(w, d, y)
+    }
+}
+
+/// The portable kernels of this module ([`affine`], [`affine_t`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Portable;
+
+impl Kernels for Portable {
+    #[inline]
+    fn affine(&self, w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
+        affine(w, b, x, y)
+    }
+}
+
 /// Rows per block (the block bodies below spell out eight accumulators / eight rows).
 const ROWS: usize = 8;
 /// Columns per step: each step reads eight consecutive values of every row of the block.

@@ -40,6 +40,7 @@ pub use config::{Activation, Family, Init, Schedule, MAX_LAYERS, MAX_SWEEPS};
 pub use downstream::{downstream, downstream_scratch};
 pub use error::Error;
 pub use format::{BoundMethod, CertSpec, Header, LayerBounds, LayerSpec, FORMAT_VERSION};
-pub use infer::{check_input, infer, top_two, Outcome, Workspace};
+pub use infer::{check_input, infer, infer_with, top_two, Outcome, Workspace};
+pub use kernels::{Kernels, Portable};
 pub use model::{Aligned, ModelView};
 pub use track::Track;

@@ -13,7 +13,8 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use lifted_firmware::lifted_core::{certify, infer, ModelView, Norm, Workspace};
+use lifted_firmware::infer;
+use lifted_firmware::lifted_core::{certify, ModelView, Norm, Workspace};
 use lifted_firmware::{exit, hprintln, stack, MODEL};
 
 /// Workspace values reserved in `.bss` (the 784-128-128-10 model needs 650).

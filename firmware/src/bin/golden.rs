@@ -16,7 +16,8 @@ use core::fmt::{self, Write};
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hio;
-use lifted_firmware::lifted_core::{certify, infer, ModelView, Norm, Workspace};
+use lifted_firmware::infer;
+use lifted_firmware::lifted_core::{certify, ModelView, Norm, Workspace};
 use lifted_firmware::{exit, hprintln, MODEL};
 use lifted_proto::golden::{self, Golden, Tally};
 

@@ -1,8 +1,9 @@
 //! Exact instruction counts under QEMU (docs/toolchain.md §8): runs one inference and one
 //! certificate of each norm on the embedded model (`LIFTED_MODEL`), then every layer's kernels —
 //! the kernels before this change (`kernels_baseline`), the current portable ones and, on
-//! `thumbv7em-none-eabihf`, the hand-written one (`kernels_asm`) — each between the marker
-//! functions [`region_begin`] and [`region_end`].
+//! `thumbv7em-none-eabihf`, the hand-written one (`lifted-kernel-m4`, which
+//! `lifted_firmware::infer` uses there) — each between the marker functions [`region_begin`] and
+//! [`region_end`]. The measured inference is `lifted_firmware::infer` (this target's kernels).
 //!
 //! The program prints one `region <n> <label> macs <m>` line per region; the instruction counts
 //! come from outside (the `qemu-icount` TCG plugin or the exec trace), which report region `n` in
@@ -17,12 +18,11 @@ use core::hint::black_box;
 use core::ptr::{addr_of_mut, write_volatile};
 
 use cortex_m_rt::entry;
+use lifted_firmware::infer;
 use lifted_firmware::kernels_baseline;
 use lifted_firmware::lifted_core::kernels;
 use lifted_firmware::lifted_core::schedule::{Update, Updates};
-use lifted_firmware::lifted_core::{
-    certify, infer, Activation, Family, ModelView, Norm, Workspace,
-};
+use lifted_firmware::lifted_core::{certify, Activation, Family, ModelView, Norm, Workspace};
 use lifted_firmware::{exit, hprintln, MODEL};
 
 static mut MARK: u32 = 0;

@@ -1,16 +1,26 @@
-//! Hand-written `y = W x + b` for Cortex-M4F/M7 (`thumbv7em-none-eabihf`): four rows × eight
-//! columns per loop iteration, eight-register `vldmia` loads, non-fused `vmla.f32`.
-//!
-//! Same results as `lifted_core::kernels::affine`, bit for bit: each output starts at `b_i` and
-//! adds `w_ij·x_j` for j = 0, 1, 2, … in order, one `vmla.f32` per term. `vmla.f32` rounds the
-//! product and then the sum (ARMv7-M ARM, VMLA: "the result is the same as VMUL followed by
-//! VADD"), exactly like the portable kernel (which LLVM also compiles to `vmla.f32`). Fused
-//! `vfma` would change the rounding and is never used.
-//!
-//! The inference in `lifted-core` (which forbids `unsafe`) does not call this kernel; `icount`
-//! measures it next to the portable one and checks that both agree bit for bit.
+//! The kernel itself (compiled for `thumbv7em-none-eabihf` only).
 
-use lifted_core::kernels::dot_from;
+use core::hint::black_box;
+
+use lifted_core::kernels::{dot_from, Kernels};
+
+/// The Cortex-M4F/M7 kernels for [`lifted_core::infer_with`]: [`affine`] hand-written, `affine_t`
+/// the portable one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct M4f;
+
+impl Kernels for M4f {
+    #[inline]
+    fn affine(&self, w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
+        affine(w, b, x, y)
+    }
+}
+
+/// [`dot_from`] out of line: the column tails and the remaining rows all call this one copy.
+#[inline(never)]
+fn dot_tail(acc: f32, a: &[f32], b: &[f32]) -> f32 {
+    dot_from(acc, a, b)
+}
 
 /// Columns per loop iteration (one `vldmia` of eight registers per row and for `x`).
 const COLS: usize = 8;
@@ -98,37 +108,40 @@ pub fn affine(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
     }
     let iters = n / COLS;
     let split = iters * COLS;
-    let (x_main, x_tail) = x.split_at(split);
+    let x_tail = x.get(split..).unwrap_or(&[]);
     let mut done = 0usize;
     let rows4 = w.chunks_exact(4 * n).zip(b.chunks_exact(4));
     for (y4, (wq, bq)) in y.chunks_exact_mut(4).zip(rows4) {
-        let (r0, rest) = wq.split_at(n);
-        let (r1, rest) = rest.split_at(n);
-        let (r2, r3) = rest.split_at(n);
-        let mut acc = match *bq {
-            [p, q, r, s] => [p, q, r, s],
-            _ => [0.0; 4],
-        };
+        let mut acc = [0.0f32; 4];
+        acc.copy_from_slice(bq);
         if iters > 0 {
-            // SAFETY: each row and `x_main` hold at least `split = 8 · iters` values.
+            let r = wq.as_ptr();
+            // SAFETY: `wq` holds four rows of n ≥ 8 · iters values each (rows at offsets 0, n,
+            // 2n, 3n, all inside `wq`), and `x` holds n ≥ 8 · iters values.
             unsafe {
                 block4x8(
-                    [r0.as_ptr(), r1.as_ptr(), r2.as_ptr(), r3.as_ptr()],
-                    x_main.as_ptr(),
+                    [r, r.add(n), r.add(2 * n), r.add(3 * n)],
+                    x.as_ptr(),
                     iters,
                     &mut acc,
                 )
             };
         }
-        // Columns split.. continue the same accumulators, still left to right.
-        for ((a, row), o) in acc.iter().zip([r0, r1, r2, r3]).zip(y4.iter_mut()) {
-            *o = dot_from(*a, row.get(split..).unwrap_or(&[]), x_tail);
+        // Columns split.. continue the same accumulators, still left to right. (`black_box`
+        // keeps this loop rolled: four calls in one copy.)
+        for ((o, a), row) in y4.iter_mut().zip(acc).zip(wq.chunks_exact(n)) {
+            black_box(());
+            *o = if x_tail.is_empty() {
+                a
+            } else {
+                dot_tail(a, row.get(split..).unwrap_or(&[]), x_tail)
+            };
         }
         done += 4;
     }
     // Remaining rows (fewer than four), one at a time.
     let rows = w.chunks_exact(n).zip(b.iter()).zip(y.iter_mut());
     for ((row, &bi), yi) in rows.skip(done) {
-        *yi = dot_from(bi, row, x);
+        *yi = dot_tail(bi, row, x);
     }
 }
