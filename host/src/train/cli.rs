@@ -303,7 +303,9 @@ pub fn run(args: &TrainArgs) -> Result<TrainResult> {
             out.display()
         );
         if !progress.has_bar() {
-            progress = progress.on_epoch(|r| eprintln!("{}", super::progress::epoch_line(r)));
+            progress = progress
+                .on_epoch(|r| eprintln!("{}", super::progress::epoch_line(r)))
+                .on_trained(|e, n, s| eprintln!("{}", super::progress::trained_line(e, n, s)));
         }
     }
     let start = if args.resume {

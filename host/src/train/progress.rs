@@ -9,12 +9,15 @@ use super::log::EpochRecord;
 
 /// A per-epoch callback.
 type EpochCallback = Box<dyn FnMut(&EpochRecord) + Send>;
+/// A callback after an epoch's training loop: (epoch, samples, seconds).
+type TrainedCallback = Box<dyn FnMut(usize, usize, f64) + Send>;
 
 /// Receives progress from [`super::train`].
 #[derive(Default)]
 pub struct Progress {
     bar: Option<ProgressBar>,
     on_epoch: Option<EpochCallback>,
+    on_trained: Option<TrainedCallback>,
 }
 
 impl std::fmt::Debug for Progress {
@@ -46,6 +49,7 @@ impl Progress {
         Progress {
             bar: Some(bar),
             on_epoch: None,
+            on_trained: None,
         }
     }
 
@@ -59,6 +63,23 @@ impl Progress {
     pub fn on_epoch(mut self, f: impl FnMut(&EpochRecord) + Send + 'static) -> Self {
         self.on_epoch = Some(Box::new(f));
         self
+    }
+
+    /// Calls `f(epoch, samples, seconds)` when the training loop of an epoch ≥ 1 ends, before
+    /// the epoch's measurements: `seconds` is the training time alone.
+    #[must_use]
+    pub fn on_trained(mut self, f: impl FnMut(usize, usize, f64) + Send + 'static) -> Self {
+        self.on_trained = Some(Box::new(f));
+        self
+    }
+
+    pub(crate) fn epoch_trained(&mut self, epoch: usize, samples: usize, seconds: f64) {
+        if let Some(b) = &self.bar {
+            b.println(trained_line(epoch, samples, seconds));
+        }
+        if let Some(f) = self.on_trained.as_mut() {
+            f(epoch, samples, seconds);
+        }
     }
 
     pub(crate) fn start_epoch(&mut self, epoch: usize, batches: usize) {
@@ -94,6 +115,14 @@ impl Progress {
             b.finish_and_clear();
         }
     }
+}
+
+/// The training time of an epoch, without its measurements (e.g. for scripts/bench-vs-jax.sh).
+pub fn trained_line(epoch: usize, samples: usize, seconds: f64) -> String {
+    format!(
+        "epoch {epoch:>3}  trained {samples} samples in {seconds:.3}s ({:.0} samples/s, training only)",
+        samples as f64 / seconds.max(1e-9)
+    )
 }
 
 /// A one-line summary of an epoch.

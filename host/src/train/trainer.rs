@@ -418,6 +418,9 @@ impl<'d> Trainer<'d> {
             }
             progress.batch_done();
         }
+        if e > 0 {
+            progress.epoch_trained(e, train.len(), t0.elapsed().as_secs_f64());
+        }
         let n = train.len() as f64;
         let rec_net = &w.net;
         let val_acc = self.accuracy(rec_net, &self.splits.val);
