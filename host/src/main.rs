@@ -34,6 +34,8 @@ enum Command {
     /// Write a model blob with all certificate constants (and a NumPy/JSON sidecar) from a
     /// parameter file.
     Export(lifted::cli_export::ExportArgs),
+    /// Write the deployed map of a model blob (the exact unrolled update list) as an ONNX model.
+    Onnx(lifted::onnx::OnnxArgs),
     /// Show a model blob's dimensions, configuration, constants, flash and RAM needs.
     Inspect(lifted::cli_inspect::InspectArgs),
     /// Draw Figure-1-style curves (Lipschitz estimate/bound, selected test accuracy) from
@@ -119,6 +121,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Certify(args)) => drop(lifted::cli_certify::run(&args)?),
         Some(Command::Evaluate(args)) => drop(lifted::cli_evaluate::run(&args)?),
         Some(Command::Export(args)) => drop(lifted::cli_export::run(&args)?),
+        Some(Command::Onnx(args)) => drop(lifted::onnx::run(&args)?),
         Some(Command::Inspect(args)) => drop(lifted::cli_inspect::run(&args)?),
         Some(Command::Plot(args)) => drop(lifted::cli_plot::run(&args)?),
         Some(Command::Experiment(cmd)) => lifted::experiment::cli::run_command(&cmd)?,
