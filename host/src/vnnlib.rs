@@ -3,8 +3,8 @@
 //!
 //! One property per certified sample and norm: the input box around x, and the negation of
 //! "class y wins" in the disjunctive form of the VNN-COMP benchmarks,
-//! `(assert (or (and (>= Y_j Y_y)) …))` over j ≠ y. The certificate holds iff the property is
-//! unsatisfiable.
+//! `(assert (or (and (>= Y_j Y_y)) …))` over j ≠ y. The certificate implies that the property is
+//! unsatisfiable; a verifier that finds a satisfying point has refuted the certificate.
 //!
 //! - ℓ∞ certificate of radius r: the box x ± r, intersected with the model's input range.
 //! - ℓ2 certificate of radius r: VNN-LIB has no ℓ2 ball, so the box of half-width r/√n₀
@@ -260,7 +260,7 @@ pub fn write_dir<'d>(
         let Some(x) = input(i) else { continue };
         for norm in [Norm::Linf, Norm::L2] {
             let r = p.robust_radius(norm);
-            if !(r > 0.0) {
+            if r.is_nan() || r <= 0.0 {
                 continue;
             }
             let class = usize::from(p.label);
@@ -279,7 +279,7 @@ pub fn write_dir<'d>(
                         range.1
                     ),
                 },
-                "the certificate holds iff this property is unsatisfiable on model.onnx".to_owned(),
+                "the certificate implies that this property is unsatisfiable on model.onnx".to_owned(),
             ];
             let text = property(&comment, &lo, &hi, class, model.classes());
             let path = dir.join(&file);
@@ -332,7 +332,8 @@ mod tests {
     fn the_l2_box_is_inscribed_in_the_ball() {
         let r = 0.7f32;
         let h = half_width(Norm::L2, r, 64);
-        assert!(h < 0.7 / 8.0 && h > 0.7 / 8.0 * (1.0 - 1e-15));
+        let exact = f64::from(r) / 8.0;
+        assert!(h < exact && h > exact * (1.0 - 1e-15), "{h} {exact}");
         // The corner of the box is inside the ball: √n · h ≤ r.
         assert!(h * 8.0 <= f64::from(r));
         assert_eq!(half_width(Norm::Linf, r, 64), f64::from(r));

@@ -149,7 +149,7 @@ fn inputs(rng: &mut Rng, samples: usize, dim: usize) -> Vec<f32> {
     (0..samples * dim)
         .map(|i| {
             let u = rng.next();
-            if (i / dim) % 2 == 0 || rng.next() < 0.2 {
+            if (i / dim).is_multiple_of(2) || rng.next() < 0.2 {
                 u
             } else {
                 0.0
@@ -343,4 +343,45 @@ fn the_graph_has_the_deployed_update_count_and_named_input_output() {
         g.node.iter().filter(|n| n.op_type == "MatMul").count(),
         hidden
     );
+}
+
+#[test]
+fn the_vnnlib_folder_model_keeps_the_class_on_every_box_corner_and_centre() {
+    // `lifted certify --vnnlib` writes model.onnx beside the properties; onnxruntime on it, at
+    // the lower corner, the upper corner and the centre of every box, gives the certified class
+    // (a necessary condition of the certificate, checked by a third-party runtime).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("props");
+    let o = Command::new(env!("CARGO_BIN_EXE_lifted"))
+        .args(["certify", "--model"])
+        .arg(repo().join("firmware/models/demo.lfm"))
+        .args(["--dataset", "digits", "--limit", "40", "--vnnlib"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut points = Vec::new();
+    let mut classes = Vec::new();
+    for line in std::fs::read_to_string(out.join("instances.csv"))
+        .unwrap()
+        .lines()
+    {
+        let file = line.split(',').nth(1).unwrap();
+        let p =
+            lifted::vnnlib::parse_box(&std::fs::read_to_string(out.join(file)).unwrap()).unwrap();
+        let mid: Vec<f64> = p.lo.iter().zip(&p.hi).map(|(a, b)| 0.5 * (a + b)).collect();
+        for corner in [&p.lo, &p.hi, &mid] {
+            // The f32 nearest each bound (exact for the ℓ∞ boxes of the digits; an ℓ2 bound may
+            // move by half an f32 ulp, far below the margins).
+            points.extend(corner.iter().map(|&v| v as f32));
+            classes.push(p.class);
+        }
+    }
+    assert!(classes.len() >= 30, "{} points", classes.len());
+    let onnx = std::fs::read(out.join("model.onnx")).unwrap();
+    let logits = run_ort(&onnx, &points, 64);
+    for (k, (s, &c)) in logits.chunks_exact(10).zip(&classes).enumerate() {
+        let best = (0..10).fold(0, |b, j| if s[j] > s[b] { j } else { b });
+        assert_eq!(best, c, "point {k}: logits {s:?}");
+    }
 }
