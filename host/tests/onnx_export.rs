@@ -158,7 +158,7 @@ fn inputs(rng: &mut Rng, samples: usize, dim: usize) -> Vec<f32> {
         .collect()
 }
 
-/// A 784-128-128-10 model with uniform weights of scale `gain/√fan_in`.
+/// A 784-128-128-10 model with uniform weights of scale 1/√fan_in, as a blob.
 fn mnist_shaped(
     family: Family,
     init: Init,
@@ -167,6 +167,21 @@ fn mnist_shaped(
     hidden: Activation,
     seed: u64,
 ) -> Blob {
+    let params = mnist_params(family, init, sweeps, schedule, hidden, seed);
+    params
+        .to_blob(&compute(&params, &Limits::default()))
+        .unwrap()
+}
+
+/// The parameters of [`mnist_shaped`].
+fn mnist_params(
+    family: Family,
+    init: Init,
+    sweeps: u16,
+    schedule: Schedule,
+    hidden: Activation,
+    seed: u64,
+) -> ModelParams {
     let mut rng = Rng(seed);
     let widths = [784usize, 128, 128, 10];
     let layers = (1..widths.len())
@@ -184,7 +199,7 @@ fn mnist_shaped(
             }
         })
         .collect();
-    let params = ModelParams {
+    ModelParams {
         input_dim: 784,
         input_range: (0.0, 1.0),
         family,
@@ -194,10 +209,7 @@ fn mnist_shaped(
         layers,
         class_names: Vec::new(),
         metadata: "{}".into(),
-    };
-    params
-        .to_blob(&compute(&params, &Limits::default()))
-        .unwrap()
+    }
 }
 
 fn load(path: &str) -> Blob {
@@ -384,4 +396,66 @@ fn the_vnnlib_folder_model_keeps_the_class_on_every_box_corner_and_centre() {
         let best = (0..10).fold(0, |b, j| if s[j] > s[b] { j } else { b });
         assert_eq!(best, c, "point {k}: logits {s:?}");
     }
+}
+
+#[test]
+fn the_cli_writes_the_same_graph_from_a_blob_and_from_export() {
+    // `lifted onnx` on a blob, and `lifted export --onnx` from a parameter file, write the bytes
+    // of `lifted::onnx::onnx_bytes` for the model.
+    let dir = tempfile::tempdir().unwrap();
+    let blob_path = repo().join("tests/fixtures/v2-hopfield.lfm");
+    let out = dir.path().join("hop.onnx");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_lifted"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let said = run(&[
+        "onnx".as_ref(),
+        "--model".as_ref(),
+        blob_path.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    let blob = load("tests/fixtures/v2-hopfield.lfm");
+    let model = ModelView::new_checked(blob.as_bytes()).unwrap();
+    let want = lifted::onnx::onnx_bytes(&model).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), want);
+    assert!(said.contains(&format!("({} bytes)", want.len())), "{said}");
+
+    let params = mnist_params(
+        Family::Hopfield,
+        Init::Forward,
+        2,
+        Schedule::BwdFwd,
+        Activation::Relu,
+        9,
+    );
+    let pj = dir.path().join("m.params.json");
+    lifted::params_io::save_params(&pj, &params).unwrap();
+    let (lfm, onnx) = (dir.path().join("m.lfm"), dir.path().join("m.onnx"));
+    run(&[
+        "export".as_ref(),
+        "--params".as_ref(),
+        pj.as_os_str(),
+        "--out".as_ref(),
+        lfm.as_os_str(),
+        "--onnx".as_ref(),
+        onnx.as_os_str(),
+    ]);
+    let blob = Blob::from_bytes(&std::fs::read(&lfm).unwrap());
+    let model = ModelView::new_checked(blob.as_bytes()).unwrap();
+    assert_eq!(
+        std::fs::read(&onnx).unwrap(),
+        lifted::onnx::onnx_bytes(&model).unwrap()
+    );
+    let x = inputs(&mut Rng(13), 8, 784);
+    check(
+        "lifted export --onnx, 784-128-128-10 family B K = 2",
+        &model,
+        &x,
+    );
 }
