@@ -32,6 +32,8 @@ enum Command {
     /// Write a model blob with all certificate constants (and a NumPy/JSON sidecar) from a
     /// parameter file.
     Export(lifted::model::cli_export::ExportArgs),
+    /// Write the deployed map of a model blob (the exact unrolled update list) as an ONNX model.
+    Onnx(lifted::model::onnx::OnnxArgs),
     /// Show a model blob's dimensions, configuration, constants, flash and RAM needs.
     Inspect(lifted::model::cli_inspect::InspectArgs),
     /// Draw Figure-1-style curves (Lipschitz estimate/bound, selected test accuracy) from
@@ -75,6 +77,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Certify(args)) => drop(lifted::eval::cli_certify::run(&args)?),
         Some(Command::Evaluate(args)) => drop(lifted::eval::cli_evaluate::run(&args)?),
         Some(Command::Export(args)) => drop(lifted::model::cli_export::run(&args)?),
+        Some(Command::Onnx(args)) => drop(lifted::model::onnx::run(&args)?),
         Some(Command::Inspect(args)) => drop(lifted::model::cli_inspect::run(&args)?),
         Some(Command::Plot(args)) => drop(lifted::plot::cli::run(&args)?),
         Some(Command::Experiment(cmd)) => lifted::experiment::cli::run_command(&cmd)?,

@@ -18,7 +18,8 @@ use crate::plot::radius_histogram;
     after_help = "Every prediction and certificate is computed by lifted-core's infer/certify on the blob, \
 exactly as on the device. Before that, every certificate constant stored in the blob is recomputed from its \
 weights; a blob whose constants understate the sound bounds is refused. Certified accuracy counts samples that are correctly classified AND certified.\n\n\
-Example: lifted certify --model model.lfm --dataset digits --self-check --plot radii.png"
+Example: lifted certify --model model.lfm --dataset digits --self-check --plot radii.png\n\
+Example (VNN-LIB): lifted certify --model model.lfm --dataset digits --vnnlib props/"
 )]
 pub struct CertifyArgs {
     /// The exported model blob (.lfm).
@@ -59,6 +60,11 @@ pub struct CertifyArgs {
     pub restarts: usize,
     #[command(flatten)]
     pub pgd: PgdArgs,
+    /// Write DIR/model.onnx (the deployed map) and one VNN-LIB property per certified sample and
+    /// norm (the ℓ∞ box, or for ℓ2 the box inscribed in the ball), with DIR/instances.csv, so
+    /// that a third-party verifier can check the certificates (docs/interop.md).
+    #[arg(long, value_name = "DIR")]
+    pub vnnlib: Option<PathBuf>,
 }
 
 /// Runs `lifted certify`; returns the report (already printed).
@@ -77,7 +83,7 @@ pub fn run(args: &CertifyArgs) -> Result<CertifyReport> {
     let data = args.data.load()?;
     check_compatible(&model, &data)?;
     let show = show_progress() && !args.json;
-    let report = args.data.run_in_pool(|| {
+    let (report, vnnlib) = args.data.run_in_pool(|| {
         let pb = progress_bar(data.len(), "certifying", show);
         let preds = predict(&model, &data, true, &pb);
         pb.finish_and_clear();
@@ -101,12 +107,29 @@ pub fn run(args: &CertifyArgs) -> Result<CertifyReport> {
             ));
             pb.finish_and_clear();
         }
-        Ok(report)
+        let vnnlib = match &args.vnnlib {
+            Some(dir) => Some(crate::eval::vnnlib::write_dir(
+                dir,
+                &model,
+                |i| data.input(i),
+                &preds,
+            )?),
+            None => None,
+        };
+        Ok((report, vnnlib))
     })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{report}");
+    }
+    if let (Some(v), false) = (&vnnlib, args.json) {
+        println!(
+            "\n{} VNN-LIB properties and {} written to {}",
+            v.properties.len(),
+            v.onnx.display(),
+            v.dir.display()
+        );
     }
     if let Some(path) = &args.plot {
         let title = format!(

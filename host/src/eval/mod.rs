@@ -9,6 +9,7 @@ pub mod cli_evaluate;
 pub mod grad;
 pub mod predict;
 pub mod report;
+pub mod vnnlib;
 
 pub use predict::{
     accuracy, check_compatible, fraction, predict, progress_bar, robust_accuracy, stream,

@@ -15,7 +15,8 @@ use crate::model::params::load_params;
     after_help = "The certificate constants are computed by lifted-core's bounds module (sound f64 bounds \
 rounded up to f32) for the model's own schedule, K, init and family. The written blob is read back and \
 validated with the firmware's loader.\n\n\
-Example: lifted export --params run/best.params.json --out model.lfm --sidecar"
+Example: lifted export --params run/best.params.json --out model.lfm --sidecar\n\
+Example (also ONNX): lifted export --params run/best.params.json --out model.lfm --onnx model.onnx"
 )]
 pub struct ExportArgs {
     /// Parameter file written by training (`best.params.json`).
@@ -40,6 +41,10 @@ pub struct ExportArgs {
     /// metadata, certificate constants) next to the blob.
     #[arg(long)]
     pub sidecar: bool,
+    /// Also write the deployed map (the exact unrolled update list that `infer` runs) as an ONNX
+    /// model: input `x` [N, n₀], output `logits` [N, C] (docs/interop.md).
+    #[arg(long, value_name = "M.onnx")]
+    pub onnx: Option<PathBuf>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -58,6 +63,12 @@ pub fn run(args: &ExportArgs) -> Result<ExportSummary> {
         gram_steps: args.gram_steps,
     };
     let s = export(&params, &args.out, &limits, args.sidecar)?;
+    if let Some(path) = &args.onnx {
+        let bytes = crate::model::onnx::write_onnx_of_blob(&args.out, path)?;
+        if !args.json {
+            println!("ONNX {} ({bytes} bytes)", path.display());
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&s)?);
     } else {

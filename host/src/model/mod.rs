@@ -9,5 +9,6 @@ pub mod cli_inspect;
 pub mod export;
 pub mod file;
 pub mod inspect;
+pub mod onnx;
 pub mod params;
 pub mod verify;
