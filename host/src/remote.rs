@@ -79,7 +79,8 @@ pub struct RemoteArgs {
     pub timeout: f64,
     /// ℓ2 radii at which to report certified accuracy.
     #[arg(
-        long,
+        long = "cert-l2",
+        alias = "eps-l2",
         value_delimiter = ',',
         action = clap::ArgAction::Set,
         default_value = "0.1,0.3,0.5,1.0",
@@ -88,7 +89,8 @@ pub struct RemoteArgs {
     pub eps_l2: Vec<f32>,
     /// ℓ∞ radii at which to report certified accuracy.
     #[arg(
-        long,
+        long = "cert-linf",
+        alias = "eps-linf",
         value_delimiter = ',',
         action = clap::ArgAction::Set,
         default_value = "0.01,0.03,0.05",
@@ -608,9 +610,9 @@ pub struct Report {
     pub device_errors: usize,
     /// Device predictions equal to the label, over all inputs.
     pub accuracy: f64,
-    /// Certified accuracy in ℓ2 at each `--eps-l2`.
+    /// Certified accuracy in ℓ2 at each `--cert-l2`.
     pub certified_l2: Vec<AtRadius>,
-    /// Certified accuracy in ℓ∞ at each `--eps-linf`.
+    /// Certified accuracy in ℓ∞ at each `--cert-linf`.
     pub certified_linf: Vec<AtRadius>,
     /// Inputs whose answer differs from the host's in any bit (or error vs answer).
     pub mismatches: usize,
