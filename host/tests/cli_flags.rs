@@ -7,21 +7,44 @@ use clap::{Args, Command, FromArgMatches, Subcommand};
 /// Every command of the CLI that takes flags, by the name the README uses.
 fn commands() -> Vec<(String, Command)> {
     let mut v = vec![
-        ("train", lifted::train::cli::TrainArgs::augment_args(Command::new("train"))),
-        ("certify", lifted::cli_certify::CertifyArgs::augment_args(Command::new("certify"))),
-        ("evaluate", lifted::cli_evaluate::EvaluateArgs::augment_args(Command::new("evaluate"))),
-        ("export", lifted::cli_export::ExportArgs::augment_args(Command::new("export"))),
-        ("inspect", lifted::cli_inspect::InspectArgs::augment_args(Command::new("inspect"))),
-        ("plot", lifted::cli_plot::PlotArgs::augment_args(Command::new("plot"))),
-        ("remote", lifted::remote::RemoteArgs::augment_args(Command::new("remote"))),
-        ("demo", lifted::demo::DemoArgs::augment_args(Command::new("demo"))),
+        (
+            "train",
+            lifted::train::cli::TrainArgs::augment_args(Command::new("train")),
+        ),
+        (
+            "certify",
+            lifted::cli_certify::CertifyArgs::augment_args(Command::new("certify")),
+        ),
+        (
+            "evaluate",
+            lifted::cli_evaluate::EvaluateArgs::augment_args(Command::new("evaluate")),
+        ),
+        (
+            "export",
+            lifted::cli_export::ExportArgs::augment_args(Command::new("export")),
+        ),
+        (
+            "inspect",
+            lifted::cli_inspect::InspectArgs::augment_args(Command::new("inspect")),
+        ),
+        (
+            "plot",
+            lifted::cli_plot::PlotArgs::augment_args(Command::new("plot")),
+        ),
+        (
+            "remote",
+            lifted::remote::RemoteArgs::augment_args(Command::new("remote")),
+        ),
+        (
+            "demo",
+            lifted::demo::DemoArgs::augment_args(Command::new("demo")),
+        ),
     ]
     .into_iter()
     .map(|(n, c)| (n.to_owned(), c))
     .collect::<Vec<_>>();
-    let exp = lifted::experiment::cli::ExperimentCommand::augment_subcommands(Command::new(
-        "experiment",
-    ));
+    let exp =
+        lifted::experiment::cli::ExperimentCommand::augment_subcommands(Command::new("experiment"));
     for sub in exp.get_subcommands() {
         v.push((format!("experiment {}", sub.get_name()), sub.clone()));
     }
@@ -59,7 +82,11 @@ fn readme_rows() -> Vec<(Vec<String>, Vec<String>, Vec<(String, String)>)> {
             .collect()
     };
     let mut rows = Vec::new();
-    for line in section[..end].lines().filter(|l| l.starts_with("| ")).skip(1) {
+    for line in section[..end]
+        .lines()
+        .filter(|l| l.starts_with("| "))
+        .skip(1)
+    {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
         // | concept | flag | commands | older names |
         let names: Vec<String> = cells[3]
@@ -70,8 +97,14 @@ fn readme_rows() -> Vec<(Vec<String>, Vec<String>, Vec<(String, String)>)> {
             .collect();
         let mut old = Vec::new();
         for part in cells[4].split("),").filter(|p| !p.trim().is_empty()) {
-            let (f, cmd) = part.split_once('(').expect("older names end with (`command`)");
-            let cmd = cmd.trim().trim_end_matches(')').trim_matches('`').to_owned();
+            let (f, cmd) = part
+                .split_once('(')
+                .expect("older names end with (`command`)");
+            let cmd = cmd
+                .trim()
+                .trim_end_matches(')')
+                .trim_matches('`')
+                .to_owned();
             old.extend(flags(f).into_iter().map(|o| (o, cmd.clone())));
         }
         rows.push((flags(cells[2]), names, old));
@@ -85,7 +118,10 @@ fn the_readme_table_matches_the_commands() {
     assert!(rows.len() >= 10, "{rows:?}");
     let mut checked = 0;
     for (flags, names, old) in &rows {
-        assert!(!flags.is_empty() && !names.is_empty(), "{flags:?} {names:?}");
+        assert!(
+            !flags.is_empty() && !names.is_empty(),
+            "{flags:?} {names:?}"
+        );
         for name in names {
             let cmd = command(name);
             for f in flags {
@@ -105,7 +141,8 @@ fn the_readme_table_matches_the_commands() {
                 a.get_long()
             );
             assert!(
-                !a.get_visible_aliases().is_some_and(|v| v.contains(&o.as_str())),
+                !a.get_visible_aliases()
+                    .is_some_and(|v| v.contains(&o.as_str())),
                 "--{o} should be hidden"
             );
         }
@@ -147,11 +184,22 @@ fn older_radius_names_still_parse_as_the_current_ones() {
     let cmd = lifted::cli_certify::CertifyArgs::augment_args(Command::new("certify"));
     let e = cmd
         .try_get_matches_from([
-            "certify", "--model", "m", "--dataset", "digits", "--l2", "0.1", "--cert-l2", "0.2",
+            "certify",
+            "--model",
+            "m",
+            "--dataset",
+            "digits",
+            "--l2",
+            "0.1",
+            "--cert-l2",
+            "0.2",
         ])
         .unwrap_err()
         .to_string();
-    assert!(e.contains("--cert-l2") && e.contains("cannot be used multiple times"), "{e}");
+    assert!(
+        e.contains("--cert-l2") && e.contains("cannot be used multiple times"),
+        "{e}"
+    );
 
     let parse_remote = |args: &[&str]| {
         let cmd = lifted::remote::RemoteArgs::augment_args(Command::new("remote"));
@@ -163,7 +211,10 @@ fn older_radius_names_still_parse_as_the_current_ones() {
     };
     let new = parse_remote(&["--cert-l2", "0.3", "--cert-linf", "0.01,0.05"]);
     assert_eq!(new, (vec![0.3], vec![0.01, 0.05]));
-    assert_eq!(parse_remote(&["--eps-l2", "0.3", "--eps-linf", "0.01,0.05"]), new);
+    assert_eq!(
+        parse_remote(&["--eps-l2", "0.3", "--eps-linf", "0.01,0.05"]),
+        new
+    );
 }
 
 #[test]
@@ -172,7 +223,10 @@ fn threads_zero_means_one_per_core_in_every_command() {
     for (name, cmd) in commands() {
         if let Some(a) = arg(&cmd, "threads") {
             let help = a.get_help().map(ToString::to_string).unwrap_or_default();
-            assert!(help.contains("0: one per core"), "`lifted {name} --threads`: {help}");
+            assert!(
+                help.contains("0: one per core"),
+                "`lifted {name} --threads`: {help}"
+            );
             with.push(name);
         }
     }
