@@ -26,5 +26,6 @@ pub mod npz;
 pub mod params_io;
 pub mod plot;
 pub mod remote;
+pub mod repo;
 pub mod tol;
 pub mod verify;

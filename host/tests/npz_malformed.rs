@@ -49,7 +49,10 @@ fn a_shape_whose_size_overflows_is_refused() {
 
 #[test]
 fn a_well_formed_array_still_parses() {
-    let body: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let body: Vec<u8> = [1.5f32, -2.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     let a = parse_npy(&npy(
         "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }",
         &body,

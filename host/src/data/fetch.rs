@@ -40,10 +40,7 @@ impl fmt::Display for FetchTarget {
 /// The fetch script: `scripts/fetch-data.sh` next to this crate's folder in the source tree.
 #[must_use]
 pub fn fetch_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("scripts")
-        .join("fetch-data.sh")
+    crate::repo::root().join("scripts").join("fetch-data.sh")
 }
 
 /// Runs the fetch script for `target`, writing into `data_dir/<name>/` (default: `data/` at the
