@@ -63,8 +63,11 @@ fn arg<'c>(cmd: &'c Command, long: &str) -> Option<&'c clap::Arg> {
     cmd.get_arguments().find(|a| a.get_long() == Some(long))
 }
 
-/// The rows of the README's flag table: (flags, commands, older names with their command).
-fn readme_rows() -> Vec<(Vec<String>, Vec<String>, Vec<(String, String)>)> {
+/// One row of the README's flag table: flags, commands, older names with their command.
+type Row = (Vec<String>, Vec<String>, Vec<(String, String)>);
+
+/// The rows of the README's flag table.
+fn readme_rows() -> Vec<Row> {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
         .expect("README.md");
     let start = readme
