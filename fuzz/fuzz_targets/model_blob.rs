@@ -10,7 +10,9 @@ use lifted_core::{certify, infer, ModelView, Norm, Workspace};
 
 fuzz_target!(|data: &[u8]| {
     // The first byte splits the data into a blob and input bytes.
-    let Some((&split, rest)) = data.split_first() else { return };
+    let Some((&split, rest)) = data.split_first() else {
+        return;
+    };
     let cut = (usize::from(split) * rest.len()) / 255;
     let (blob_bytes, input_bytes) = rest.split_at(cut.min(rest.len()));
     // Odd split bytes re-seal the CRC, so that mutations reach the header decoder and inference.
@@ -21,7 +23,9 @@ fuzz_target!(|data: &[u8]| {
         owned[n..].copy_from_slice(&crc.to_le_bytes());
     }
     let blob = Blob::from_bytes(&owned);
-    let Ok(model) = ModelView::new_checked(blob.as_bytes()) else { return };
+    let Ok(model) = ModelView::new_checked(blob.as_bytes()) else {
+        return;
+    };
     let need = Workspace::required(&model);
     if need > 1 << 20 {
         return;

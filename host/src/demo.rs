@@ -17,7 +17,9 @@ use clap::{Args, FromArgMatches};
     after_help = "The firmware stage installs what it needs the way scripts/test.sh does (QEMU with \
 scripts/install-qemu.sh, the thumb targets with `rustup toolchain install`); LIFTED_NO_INSTALL=1 turns that off.\n\n\
 Exit status: 0 every stage passed (or --no-firmware); 3 the host stages passed but the firmware stage \
-could not run because QEMU is missing and could not be installed (the message says what to run); \
+could not run because QEMU is missing and could not be installed, or because the firmware sources \
+are not found (an installed binary whose checkout moved: set LIFTED_REPO to a checkout's root); the \
+message says what to run; \
 1 any error, including a certificate broken by the attack or a device result that differs from the host's."
 )]
 pub struct DemoArgs {
@@ -126,9 +128,9 @@ pub fn run(args: &DemoArgs) -> Result<DemoOutcome> {
             model.display().to_string(),
             s("--dataset"),
             s("digits"),
-            s("--l2"),
+            s("--cert-l2"),
             s("0.05,0.1,0.2,0.3"),
-            s("--linf"),
+            s("--cert-linf"),
             s("0.01,0.02,0.03"),
             s("--self-check"),
             s("--plot"),

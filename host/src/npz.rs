@@ -97,8 +97,12 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
         ".npy array is in Fortran order"
     );
     let shape_text = field("shape")?;
-    let close = shape_text.find(')').context(".npy shape is not a tuple")?;
-    let shape: Vec<usize> = shape_text[1..close]
+    let inner = shape_text
+        .strip_prefix('(')
+        .and_then(|t| t.split_once(')'))
+        .map(|(inner, _)| inner)
+        .context(".npy shape is not a tuple")?;
+    let shape: Vec<usize> = inner
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -107,10 +111,14 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
                 .with_context(|| format!(".npy shape entry {s:?}"))
         })
         .collect::<Result<_>>()?;
-    let count: usize = shape.iter().product();
+    let count = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .and_then(|n| n.checked_mul(4))
+        .with_context(|| format!(".npy shape {shape:?} is too large"))?;
     let body = &bytes[start + header_len..];
     ensure!(
-        body.len() == 4 * count,
+        body.len() == count,
         ".npy data has {} bytes for shape {shape:?}",
         body.len()
     );

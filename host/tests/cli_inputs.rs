@@ -87,13 +87,13 @@ fn every_comma_list_flag_of_every_command_is_set_once() {
     for flag in [
         "train --widths",
         "train --gamma",
-        "certify --l2",
-        "certify --linf",
+        "certify --cert-l2",
+        "certify --cert-linf",
         "evaluate --pgd-linf",
         "evaluate --pgd-l2",
         "evaluate --pgd-internal",
-        "remote --eps-l2",
-        "remote --eps-linf",
+        "remote --cert-l2",
+        "remote --cert-linf",
     ] {
         assert!(
             seen.iter().any(|f| f == flag),
@@ -138,12 +138,12 @@ fn a_comma_list_flag_given_twice_is_an_error() {
                 m,
                 "--dataset",
                 "digits",
-                "--l2",
+                "--cert-l2",
                 "0.1",
-                "--l2",
+                "--cert-l2",
                 "0.2",
             ],
-            "--l2",
+            "--cert-l2",
         ),
         (
             &[
@@ -152,10 +152,10 @@ fn a_comma_list_flag_given_twice_is_an_error() {
                 m,
                 "--dataset",
                 "digits",
-                "--linf=0.1",
-                "--linf=0.2",
+                "--cert-linf=0.1",
+                "--cert-linf=0.2",
             ],
-            "--linf",
+            "--cert-linf",
         ),
         (
             &[
@@ -209,7 +209,7 @@ fn a_comma_list_flag_given_twice_is_an_error() {
                 "--eps-l2",
                 "0.2",
             ],
-            "--eps-l2",
+            "--cert-l2",
         ),
         (
             &[
@@ -221,7 +221,7 @@ fn a_comma_list_flag_given_twice_is_an_error() {
                 "--eps-linf",
                 "0.2",
             ],
-            "--eps-linf",
+            "--cert-linf",
         ),
     ];
     for (args, flag) in cases {

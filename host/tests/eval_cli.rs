@@ -404,9 +404,9 @@ fn bad_inputs_give_clear_errors() {
         s(model),
         "--dataset",
         "digits",
-        "--l2=0.1,-1",
+        "--cert-l2=0.1,-1",
     ]);
-    assert!(e.contains("--l2"), "{e}");
+    assert!(e.contains("--cert-l2"), "{e}");
     let e = fails(&[
         "evaluate",
         "--model",

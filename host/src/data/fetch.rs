@@ -40,8 +40,7 @@ impl fmt::Display for FetchTarget {
 /// The fetch script: `scripts/fetch-data.sh` next to this crate's folder in the source tree.
 #[must_use]
 pub fn fetch_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
+    crate::device::repo::root()
         .join("scripts")
         .join("fetch-data.sh")
 }

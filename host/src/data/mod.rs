@@ -371,7 +371,7 @@ pub fn idx_dir(kind: DatasetKind, data_dir: Option<&Path>) -> PathBuf {
             return found;
         }
     }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(&rel);
+    let repo = crate::device::repo::root().join(&rel);
     if repo.is_dir() {
         return repo;
     }

@@ -2,24 +2,13 @@
 //! exported model and the held-out digits, run it under QEMU, and compare every result with the
 //! host's, bit for bit.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
 
 use crate::data::{load, DatasetKind};
-
-/// The repository's `firmware/` folder (the demo runs from a source checkout).
-fn firmware_dir() -> Result<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware");
-    ensure!(
-        dir.join("Cargo.toml").is_file(),
-        "firmware/ not found next to the host crate ({}); run the demo from a source checkout, or pass --no-firmware",
-        dir.display()
-    );
-    Ok(dir)
-}
 
 /// Writes the digits test split as a golden input file (pixels 0…16, x = v/16 exactly).
 fn golden_file(path: &Path) -> Result<usize> {
@@ -72,7 +61,11 @@ fn may_install() -> bool {
 /// # Errors
 /// The firmware sources are not found, the build fails, or the device disagrees with the host.
 pub fn run(model: &Path) -> Result<FirmwareStage> {
-    let fw = firmware_dir()?;
+    // Without the sources (an installed binary whose checkout moved), the host stages stand.
+    let fw = match crate::device::repo::firmware_dir() {
+        Ok(fw) => fw,
+        Err(why) => return Ok(FirmwareStage::Unavailable(why)),
+    };
     let repo = fw.join("..");
     if !qemu_present() && may_install() {
         println!("qemu-system-arm is missing: installing it with scripts/install-qemu.sh …");

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! lifted remote --port tcp:127.0.0.1:4444          # QEMU: -serial tcp:127.0.0.1:4444,server=on,wait=on
-//! lifted remote --port /dev/ttyACM0 --baud 115200  # a board's serial port (configured with stty)
+//! lifted remote --port /dev/ttyACM0 --baud 115200  # a board's serial port (the serialport crate)
 //! lifted remote --port /dev/pts/3                  # QEMU: -serial pty
 //! ```
 //!
@@ -16,11 +16,9 @@
 //! with an error.
 
 use std::fmt;
-use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
@@ -70,7 +68,7 @@ pub struct RemoteArgs {
     /// Stream only the first N samples of the split.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Baud rate of a serial device (set with `stty`; ignored for tcp:).
+    /// Baud rate of a serial device (8N1, no flow control; ignored for tcp:).
     #[arg(long, default_value_t = 115_200)]
     pub baud: u32,
     /// Seconds to wait for each answer (and for the connection); more than 0, at most 86400 (one
@@ -79,7 +77,8 @@ pub struct RemoteArgs {
     pub timeout: f64,
     /// ℓ2 radii at which to report certified accuracy.
     #[arg(
-        long,
+        long = "cert-l2",
+        alias = "eps-l2",
         value_delimiter = ',',
         action = clap::ArgAction::Set,
         default_value = "0.1,0.3,0.5,1.0",
@@ -88,7 +87,8 @@ pub struct RemoteArgs {
     pub eps_l2: Vec<f32>,
     /// ℓ∞ radii at which to report certified accuracy.
     #[arg(
-        long,
+        long = "cert-linf",
+        alias = "eps-linf",
         value_delimiter = ',',
         action = clap::ArgAction::Set,
         default_value = "0.01,0.03,0.05",
@@ -111,9 +111,9 @@ pub struct RemoteArgs {
 pub enum Link {
     /// A TCP connection (QEMU `-serial tcp:…,server=on`).
     Tcp(TcpStream),
-    /// A serial device opened as a file (configured with `stty`: raw, no echo, 0.1 s read
-    /// timeout).
-    Serial(File),
+    /// A serial port (the `serialport` crate: 8N1, no flow control, 0.1 s read timeout), on
+    /// Linux, macOS and Windows.
+    Serial(Box<dyn serialport::SerialPort>),
 }
 
 /// A byte stream to a device.
@@ -167,48 +167,21 @@ impl Link {
                 .context("setting the read timeout")?;
             return Ok(Link::Tcp(stream));
         }
-        let path = Path::new(port);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
+        let serial = serialport::new(port, baud)
+            .data_bits(serialport::DataBits::Eight)
+            .parity(serialport::Parity::None)
+            .stop_bits(serialport::StopBits::One)
+            .flow_control(serialport::FlowControl::None)
+            .timeout(POLL)
+            .open()
             .with_context(|| {
-                format!("opening serial port {port} — check the path and your permissions (group dialout)")
+                format!(
+                    "opening serial port {port} at {baud} baud — check the path (`tcp:HOST:PORT` for \
+                     QEMU) and your permissions (group dialout on Linux)"
+                )
             })?;
-        configure_tty(path, baud)?;
-        Ok(Link::Serial(file))
+        Ok(Link::Serial(serial))
     }
-}
-
-/// Raw mode, no echo, no flow control, `baud`, and reads that return after 0.1 s without data.
-fn configure_tty(path: &Path, baud: u32) -> Result<()> {
-    let flag = if cfg!(target_os = "macos") {
-        "-f"
-    } else {
-        "-F"
-    };
-    let out = Command::new("stty")
-        .arg(flag)
-        .arg(path)
-        .args([
-            &baud.to_string(),
-            "raw",
-            "-echo",
-            "-ixon",
-            "-ixoff",
-            "-crtscts",
-        ])
-        .args(["min", "0", "time", "1"])
-        .output()
-        .context("running stty to configure the serial port (is coreutils installed?)")?;
-    ensure!(
-        out.status.success(),
-        "stty could not configure {} at {baud} baud: {} — configure the port by hand (raw, no echo, \
-         `min 0 time 1`) and try again",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(())
 }
 
 impl Read for Link {
@@ -608,9 +581,9 @@ pub struct Report {
     pub device_errors: usize,
     /// Device predictions equal to the label, over all inputs.
     pub accuracy: f64,
-    /// Certified accuracy in ℓ2 at each `--eps-l2`.
+    /// Certified accuracy in ℓ2 at each `--cert-l2`.
     pub certified_l2: Vec<AtRadius>,
-    /// Certified accuracy in ℓ∞ at each `--eps-linf`.
+    /// Certified accuracy in ℓ∞ at each `--cert-linf`.
     pub certified_linf: Vec<AtRadius>,
     /// Inputs whose answer differs from the host's in any bit (or error vs answer).
     pub mismatches: usize,
@@ -833,7 +806,7 @@ pub fn stream<L: Transport>(
 /// (or of the current directory).
 fn default_model() -> PathBuf {
     let rel = Path::new("firmware").join("models").join("demo.lfm");
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(&rel);
+    let repo = crate::device::repo::root().join(&rel);
     if rel.is_file() || !repo.is_file() {
         rel
     } else {

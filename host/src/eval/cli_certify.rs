@@ -29,7 +29,8 @@ pub struct CertifyArgs {
     pub data: DataArgs,
     /// ℓ2 radii for the certified-accuracy table.
     #[arg(
-        long,
+        long = "cert-l2",
+        alias = "l2",
         value_delimiter = ',',
         action = clap::ArgAction::Set,
         default_value = "0.1,0.3,0.5,1.0",
@@ -38,7 +39,8 @@ pub struct CertifyArgs {
     pub l2: Vec<f32>,
     /// ℓ∞ radii for the certified-accuracy table.
     #[arg(
-        long,
+        long = "cert-linf",
+        alias = "linf",
         value_delimiter = ',',
         action = clap::ArgAction::Set,
         default_value = "0.01,0.03,0.05",
@@ -73,8 +75,8 @@ pub struct CertifyArgs {
 /// Bad inputs (missing files, wrong dimensions, corrupt blob), or broken certificates in the
 /// self-check.
 pub fn run(args: &CertifyArgs) -> Result<CertifyReport> {
-    check_radii("--l2", &args.l2)?;
-    check_radii("--linf", &args.linf)?;
+    check_radii("--cert-l2", &args.l2)?;
+    check_radii("--cert-linf", &args.linf)?;
     let pgd = args.pgd.config(args.restarts)?;
     let blob = read_blob(&args.model)?;
     let model = open(&blob)?;

@@ -37,6 +37,11 @@ pub struct TrainArgs {
     /// No progress bar and no per-epoch lines.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Refuse a run whose memory estimate (parameters, Adam state, gradients, checkpoint text,
+    /// activations) exceeds SIZE (e.g. 512M, 8G) [default: $LIFTED_MAX_MEMORY, else the
+    /// available memory].
+    #[arg(long, value_name = "SIZE", value_parser = super::memory::parse_size)]
+    pub max_memory: Option<u64>,
 
     /// Data set [default: digits].
     #[arg(long, value_enum, help_heading = "Data")]
@@ -279,6 +284,9 @@ impl TrainArgs {
 /// Bad flags, data that cannot be loaded, an invalid configuration, I/O, or a divergence (after
 /// the run folder has been written with the last good epoch).
 pub fn run(args: &TrainArgs) -> Result<TrainResult> {
+    if let Some(bytes) = args.max_memory {
+        super::memory::set_limit(bytes);
+    }
     let cfg = args.config()?;
     let kind = cfg.data.kind()?;
     let out = match &args.out {

@@ -35,6 +35,7 @@ pub mod damping;
 pub mod linalg;
 pub mod lipmargin;
 pub mod log;
+pub mod memory;
 pub mod metrics;
 pub mod net;
 pub mod objectives;
@@ -186,6 +187,8 @@ pub fn train_in_dir_measured(
     start: Start,
     mut measure: Option<Measure<'_>>,
 ) -> Result<TrainResult> {
+    // Refuse a run that cannot fit before the folder is touched or anything large is allocated.
+    memory::check(cfg, splits.train.dim)?;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating the run folder {}", dir.display()))?;
     let ckpt_path = dir.join(files::CHECKPOINT);
