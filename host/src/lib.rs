@@ -19,6 +19,7 @@ pub mod cli_plot;
 pub mod eval;
 pub mod export;
 pub mod grad;
+pub mod import_safetensors;
 pub mod inspect;
 pub mod limits;
 pub mod model_file;
