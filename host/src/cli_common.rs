@@ -38,7 +38,12 @@ impl Split {
 pub struct DataArgs {
     /// Data set (digits is embedded; mnist and fashion-mnist need `lifted data fetch`); or use
     /// your own file with --data.
-    #[arg(long, value_enum, required_unless_present = "file", conflicts_with = "file")]
+    #[arg(
+        long,
+        value_enum,
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
     pub dataset: Option<DatasetKind>,
     /// Folder of the data set's files [default: the embedded digits, or data/DATASET/].
     #[arg(long, value_name = "DIR")]
@@ -70,7 +75,9 @@ impl DataArgs {
             Split::Val => splits.val,
             Split::Test => splits.test,
         };
-        let base = self.dataset.map_or_else(|| self.own.name(), |k| k.name().to_owned());
+        let base = self
+            .dataset
+            .map_or_else(|| self.own.name(), |k| k.name().to_owned());
         let name = format!("{base}:{}", self.split.name());
         let set = match self.limit {
             Some(n) => set.slice(0..n, &name),

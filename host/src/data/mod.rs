@@ -374,7 +374,11 @@ impl RawData {
 ///
 /// # Errors
 /// As [`own::OwnData::read`] or [`read`]; neither a file nor a data set given.
-pub fn read_any(kind: Option<DatasetKind>, data_dir: Option<&Path>, own: &OwnData) -> Result<RawData> {
+pub fn read_any(
+    kind: Option<DatasetKind>,
+    data_dir: Option<&Path>,
+    own: &OwnData,
+) -> Result<RawData> {
     match (own.path(), kind) {
         (Some(path), _) => Ok(RawData::Own {
             source: path.display().to_string(),

@@ -37,25 +37,55 @@ pub struct OwnData {
     #[arg(long = "data", value_name = "FILE", help_heading = "Own data")]
     pub file: Option<PathBuf>,
     /// Range LO,HI of the features, mapped to [0, 1]; required with --data (e.g. 0,255).
-    #[arg(long = "input-range", value_name = "LO,HI", requires = "file", help_heading = "Own data")]
+    #[arg(
+        long = "input-range",
+        value_name = "LO,HI",
+        requires = "file",
+        help_heading = "Own data"
+    )]
     pub input_range: Option<String>,
     /// .npz: the array of inputs, shape (N, …) [default: x].
-    #[arg(long, value_name = "NAME", requires = "file", help_heading = "Own data")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "file",
+        help_heading = "Own data"
+    )]
     pub x_array: Option<String>,
     /// .npz: the array of labels, shape (N,) [default: y].
-    #[arg(long, value_name = "NAME", requires = "file", help_heading = "Own data")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "file",
+        help_heading = "Own data"
+    )]
     pub y_array: Option<String>,
     /// .csv: the label column, by header name or index from 0; required for CSV files.
-    #[arg(long, value_name = "NAME|INDEX", requires = "file", help_heading = "Own data")]
+    #[arg(
+        long,
+        value_name = "NAME|INDEX",
+        requires = "file",
+        help_heading = "Own data"
+    )]
     pub label_column: Option<String>,
     /// IDX: the labels file (IDX1, raw or .gz); required for IDX image files.
-    #[arg(long, value_name = "FILE", requires = "file", help_heading = "Own data")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "file",
+        help_heading = "Own data"
+    )]
     pub labels: Option<PathBuf>,
     /// Number of classes C (labels 0 … C−1) [default: the largest label + 1].
     #[arg(long, value_name = "C", requires = "file", help_heading = "Own data")]
     pub classes: Option<usize>,
     /// Seed of the train / validation / test shuffle [default: 1998, the digits' seed].
-    #[arg(long, value_name = "SEED", requires = "file", help_heading = "Own data")]
+    #[arg(
+        long,
+        value_name = "SEED",
+        requires = "file",
+        help_heading = "Own data"
+    )]
     pub split_seed: Option<u64>,
 }
 
@@ -161,7 +191,9 @@ impl OwnData {
             inputs.push((v - lo) / scale);
         }
         let max = labels.iter().copied().max().unwrap_or(0);
-        let classes = self.classes.unwrap_or(usize::try_from(max).unwrap_or(0) + 1);
+        let classes = self
+            .classes
+            .unwrap_or(usize::try_from(max).unwrap_or(0) + 1);
         ensure!(
             (1..=256).contains(&classes),
             "{file}: {classes} classes; 1 to 256 are supported"
@@ -175,7 +207,11 @@ impl OwnData {
                      integer 0..={}{})",
                     i + 1,
                     classes - 1,
-                    if self.classes.is_some() { ", --classes" } else { "" }
+                    if self.classes.is_some() {
+                        ", --classes"
+                    } else {
+                        ""
+                    }
                 ),
             }
         }
@@ -215,9 +251,10 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 
 fn read_csv(path: &Path, o: &OwnData) -> Result<Table> {
     let file = path.display().to_string();
-    let spec = o.label_column.as_deref().with_context(|| {
-        format!("{file}: --label-column NAME|INDEX is required for a CSV file")
-    })?;
+    let spec = o
+        .label_column
+        .as_deref()
+        .with_context(|| format!("{file}: --label-column NAME|INDEX is required for a CSV file"))?;
     let bytes = idx::decompress(read_bytes(path)?)
         .map_err(anyhow::Error::new)
         .with_context(|| format!("{file}: corrupt gzip"))?;
@@ -240,11 +277,17 @@ fn read_csv(path: &Path, o: &OwnData) -> Result<Table> {
         bail!("{file}: no data rows");
     };
     let ncols = split(first).len();
-    ensure!(ncols >= 2, "{file}: a row needs a label and at least one feature");
+    ensure!(
+        ncols >= 2,
+        "{file}: a row needs a label and at least one feature"
+    );
     let label_col = match (spec.parse::<usize>(), &header) {
         (Ok(i), _) => i,
         (Err(_), Some(h)) => h.iter().position(|n| n == spec).with_context(|| {
-            format!("{file}: no column named `{spec}` in the header ({})", h.join(", "))
+            format!(
+                "{file}: no column named `{spec}` in the header ({})",
+                h.join(", ")
+            )
         })?,
         (Err(_), None) => {
             bail!("{file}: --label-column `{spec}` is a name, but the file has no header row")
@@ -431,16 +474,19 @@ fn parse_npy(bytes: &[u8]) -> Result<Npy> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().with_context(|| format!(".npy shape entry {s:?}")))
+        .map(|s| {
+            s.parse::<usize>()
+                .with_context(|| format!(".npy shape entry {s:?}"))
+        })
         .collect::<Result<_>>()?;
     let count: usize = shape.iter().product();
     let body = &bytes[start + header_len..];
     let (kind, size) = match descr {
         "<f4" | "<f8" | "<i1" | "|i1" | "<i2" | "<i4" | "<i8" | "<u1" | "|u1" | "<u2" | "<u4"
         | "<u8" | "|b1" => (&descr[1..2], descr[2..].parse::<usize>()?),
-        other => bail!(
-            "dtype `{other}` is not supported (use little-endian float32/64 or (u)int8…64)"
-        ),
+        other => {
+            bail!("dtype `{other}` is not supported (use little-endian float32/64 or (u)int8…64)")
+        }
     };
     ensure!(
         body.len() == size * count,

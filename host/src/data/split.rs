@@ -314,7 +314,10 @@ mod tests {
         assert_eq!(shuffled_sizes(100), (14, 14));
         assert_eq!(shuffled_sizes(3), (0, 0));
         let idx = shuffled_split_indices(100, 5);
-        assert_eq!((idx.train.len(), idx.val.len(), idx.test.len()), (72, 14, 14));
+        assert_eq!(
+            (idx.train.len(), idx.val.len(), idx.test.len()),
+            (72, 14, 14)
+        );
         let mut all: Vec<usize> = [idx.train, idx.val, idx.test].concat();
         all.sort_unstable();
         assert_eq!(all, (0..100).collect::<Vec<_>>());
