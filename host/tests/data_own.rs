@@ -491,6 +491,32 @@ fn train_and_certify_on_a_csv_file_match_the_builtin_digits() {
         e.contains("my.csv: row ") && e.contains("outside the input range [0, 15]"),
         "{e}"
     );
+    // remote loads --data before it connects: a bad range fails naming the file; a good one gets
+    // as far as the (absent) device.
+    let remote = |range: &str| {
+        cli::fails(&[
+            "remote",
+            "--port",
+            "tcp:127.0.0.1:9",
+            "--timeout",
+            "1",
+            "--model",
+            cli::s(&model),
+            "--data",
+            cli::s(&csv),
+            "--label-column",
+            "label",
+            "--input-range",
+            range,
+        ])
+    };
+    let e = remote("0,15");
+    assert!(
+        e.contains("my.csv: row ") && e.contains("outside the input range [0, 15]"),
+        "{e}"
+    );
+    let e = remote("0,16");
+    assert!(!e.contains("my.csv"), "{e}");
     let e = cli::fails(&["certify", "--model", cli::s(&model)]);
     assert!(e.contains("--dataset") || e.contains("--data"), "{e}");
 }
