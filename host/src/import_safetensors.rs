@@ -367,7 +367,8 @@ pub struct ImportArgs {
     )]
     pub safetensors: Option<std::path::PathBuf>,
     /// Layer names: a pattern with {k} (`layers.{k}`, `fc{k}`) or prefixes in order
-    /// (`hidden,out`) [default: detect `<stem><k>.weight`, e.g. nn.Sequential's `0.weight`].
+    /// (`hidden,out`); without it, tensors `<stem><k>.weight` of one stem are detected, such as
+    /// nn.Sequential's `0.weight`, `2.weight`.
     #[arg(
         long,
         value_name = "PATTERN",
