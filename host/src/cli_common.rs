@@ -46,7 +46,7 @@ pub struct DataArgs {
     )]
     pub dataset: Option<DatasetKind>,
     /// Folder of the data set's files [default: the embedded digits, or data/DATASET/].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "file")]
     pub data_dir: Option<PathBuf>,
     /// Which split to evaluate.
     #[arg(long, value_enum, default_value_t = Split::Test)]

@@ -66,7 +66,7 @@ pub struct RemoteArgs {
     #[command(flatten)]
     pub own: data::OwnData,
     /// Folder of the data set's files (default: the embedded digits, or `data/DATASET/`).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "file")]
     pub data_dir: Option<PathBuf>,
     /// Which split to stream.
     #[arg(long, value_enum, default_value_t = RemoteSplit::Test)]

@@ -517,6 +517,13 @@ fn train_and_certify_on_a_csv_file_match_the_builtin_digits() {
     );
     let e = remote("0,16");
     assert!(!e.contains("my.csv"), "{e}");
+    for flag in ["--dataset", "--data-dir"] {
+        let value = if flag == "--dataset" { "digits" } else { "." };
+        let mut args = vec!["certify", "--model", cli::s(&model), flag, value];
+        args.extend_from_slice(&own);
+        let e = cli::fails(&args);
+        assert!(e.contains("cannot be used with"), "{e}");
+    }
     let e = cli::fails(&["certify", "--model", cli::s(&model)]);
     assert!(e.contains("--dataset") || e.contains("--data"), "{e}");
 }

@@ -45,7 +45,12 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub own: data::OwnData,
     /// Folder of the data files.
-    #[arg(long, value_name = "DIR", help_heading = "Data")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        help_heading = "Data",
+        conflicts_with = "file"
+    )]
     pub data_dir: Option<PathBuf>,
     /// Training-split size [default: the whole pool].
     #[arg(long, value_name = "N", help_heading = "Data")]
