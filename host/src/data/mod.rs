@@ -21,6 +21,7 @@ pub mod digits;
 pub mod fetch;
 pub mod idx;
 pub mod info;
+pub mod npy;
 pub mod own;
 pub mod split;
 

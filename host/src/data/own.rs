@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::npy::{parse_npy, Npy};
 use super::{idx, split, Dataset};
 
 /// The `--data` flags (also the `[data.own]` table of a training config).
@@ -427,92 +428,6 @@ fn read_npz(path: &Path, o: &OwnData) -> Result<Table> {
         label_name: format!("array `{y_name}`"),
         column_name: Box::new(move |c| format!("column {c} of array `{xn}`")),
     })
-}
-
-/// A `.npy` array as f64 values.
-struct Npy {
-    shape: Vec<usize>,
-    data: Vec<f64>,
-}
-
-fn parse_npy(bytes: &[u8]) -> Result<Npy> {
-    ensure!(
-        bytes.len() >= 10 && bytes.starts_with(b"\x93NUMPY"),
-        "not a .npy array (bad magic)"
-    );
-    let (header_len, start) = match bytes[6] {
-        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
-        2 | 3 => {
-            ensure!(bytes.len() >= 12, ".npy header truncated");
-            let n = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-            (usize::try_from(n)?, 12)
-        }
-        v => bail!(".npy version {v} is not supported"),
-    };
-    let header = bytes
-        .get(start..start + header_len)
-        .context(".npy header truncated")?;
-    let header = std::str::from_utf8(header).context(".npy header is not text")?;
-    let field = |key: &str| -> Result<&str> {
-        let at = header
-            .find(&format!("'{key}':"))
-            .with_context(|| format!(".npy header has no '{key}'"))?;
-        Ok(header[at + key.len() + 3..].trim_start())
-    };
-    ensure!(
-        field("fortran_order")?.starts_with("False"),
-        "Fortran-order arrays are not supported (save with numpy.ascontiguousarray)"
-    );
-    let descr = field("descr")?;
-    let descr = descr
-        .strip_prefix('\'')
-        .and_then(|d| d.split('\'').next())
-        .context(".npy descr is not a string")?;
-    let shape_text = field("shape")?;
-    let close = shape_text.find(')').context(".npy shape is not a tuple")?;
-    let shape: Vec<usize> = shape_text[1..close]
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<usize>()
-                .with_context(|| format!(".npy shape entry {s:?}"))
-        })
-        .collect::<Result<_>>()?;
-    let count: usize = shape.iter().product();
-    let body = &bytes[start + header_len..];
-    let (kind, size) = match descr {
-        "<f4" | "<f8" | "<i1" | "|i1" | "<i2" | "<i4" | "<i8" | "<u1" | "|u1" | "<u2" | "<u4"
-        | "<u8" | "|b1" => (&descr[1..2], descr[2..].parse::<usize>()?),
-        other => {
-            bail!("dtype `{other}` is not supported (use little-endian float32/64 or (u)int8…64)")
-        }
-    };
-    ensure!(
-        body.len() == size * count,
-        ".npy data has {} bytes for shape {shape:?} of {descr}",
-        body.len()
-    );
-    let mut b8 = [0u8; 8];
-    let data = body
-        .chunks_exact(size)
-        .map(|c| {
-            b8 = [0; 8];
-            b8[..size].copy_from_slice(c);
-            let u = u64::from_le_bytes(b8);
-            #[allow(clippy::cast_precision_loss, clippy::cast_possible_wrap)]
-            match (kind, size) {
-                ("f", 4) => f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-                ("f", _) => f64::from_le_bytes(b8),
-                ("i", s) => {
-                    let shift = 64 - 8 * s as u32;
-                    (((u << shift) as i64) >> shift) as f64
-                }
-                _ => u as f64,
-            }
-        })
-        .collect();
-    Ok(Npy { shape, data })
 }
 
 // ---------------------------------------------------------------- IDX
