@@ -17,7 +17,7 @@ use crate::data::DatasetKind;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataSpec {
-    /// `digits`, `mnist` or `fashion-mnist`.
+    /// `digits`, `mnist` or `fashion-mnist` (ignored when `own` is set).
     pub dataset: String,
     /// Folder of the data files (default: the loader's search path).
     pub data_dir: Option<PathBuf>,
