@@ -39,6 +39,6 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         assert!(n <= g.len());
-        let _ = lifted::golden::expected_lines(DEMO, &owned);
+        let _ = lifted::device::golden::expected_lines(DEMO, &owned);
     }
 });

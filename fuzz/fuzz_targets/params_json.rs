@@ -6,8 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lifted::export::build_blob;
-use lifted::params_io::from_json;
+use lifted::model::export::build_blob;
+use lifted::model::params::from_json;
 use lifted_core::bounds::Limits;
 use lifted_core::ModelView;
 

@@ -148,7 +148,8 @@ fn serve_streams_digits_and_survives_malformed_frames() {
     let args = RemoteArgs {
         port: port.clone(),
         model: Some(model_path),
-        dataset: DatasetKind::Digits,
+        dataset: Some(DatasetKind::Digits),
+        own: Default::default(),
         data_dir: None,
         split: RemoteSplit::Test,
         limit: None,

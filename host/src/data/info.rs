@@ -98,6 +98,13 @@ pub fn info(kind: DatasetKind, data_dir: Option<&Path>, train: TrainSubset) -> R
         RawData::Idx { .. } => format!(
             "train = {selection} of training-file samples 0..50000; val = training-file samples 50000..60000; test = test file"
         ),
+        RawData::Own { seed, all, .. } => {
+            let (v, t) = split::shuffled_sizes(all.len());
+            format!(
+                "ChaCha8 permutation with seed {seed}: {} train pool / {v} val / {t} test; train = {selection} of the pool",
+                all.len().saturating_sub(v + t)
+            )
+        }
     };
     let (lo, hi) = splits.train.input_range();
     Ok(DataInfo {

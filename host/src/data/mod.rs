@@ -22,6 +22,8 @@ pub mod digits;
 pub mod fetch;
 pub mod idx;
 pub mod info;
+pub mod npy;
+pub mod own;
 pub mod split;
 
 use std::fmt;
@@ -33,6 +35,7 @@ use anyhow::{bail, ensure, Result};
 
 pub use fetch::{fetch, FetchTarget};
 pub use info::{info, DataInfo, PartInfo};
+pub use own::OwnData;
 pub use split::{Splits, TrainSubset};
 
 /// The standard IDX file names (each may also end in `.gz`): train images, train labels, test
@@ -304,6 +307,15 @@ pub enum RawData {
         /// The 10 000-sample test file.
         test_file: Dataset,
     },
+    /// Your own file (`--data`, see [`own`]), split like the digits.
+    Own {
+        /// The file.
+        source: String,
+        /// All samples, inputs in [0, 1].
+        all: Dataset,
+        /// Seed of the shuffle.
+        seed: u64,
+    },
 }
 
 impl RawData {
@@ -311,7 +323,7 @@ impl RawData {
     #[must_use]
     pub fn source(&self) -> String {
         match self {
-            Self::Digits { source, .. } => source.clone(),
+            Self::Digits { source, .. } | Self::Own { source, .. } => source.clone(),
             Self::Idx { dir, .. } => dir.display().to_string(),
         }
     }
@@ -320,7 +332,7 @@ impl RawData {
     #[must_use]
     pub fn files(&self) -> Vec<&Dataset> {
         match self {
-            Self::Digits { all, .. } => vec![all],
+            Self::Digits { all, .. } | Self::Own { all, .. } => vec![all],
             Self::Idx {
                 train_file,
                 test_file,
@@ -341,8 +353,59 @@ impl RawData {
                 test_file,
                 ..
             } => split::split_mnist(train_file, test_file, train),
+            Self::Own { all, seed, .. } => split::split_shuffled(all, *seed, train, &all.name),
         }
     }
+
+    /// The default size of the training split: the whole training pool.
+    #[must_use]
+    pub fn default_n_train(&self) -> usize {
+        match self {
+            Self::Digits { .. } => split::DIGITS_TRAIN,
+            Self::Idx { kind, .. } => kind.default_n_train(),
+            Self::Own { all, .. } => {
+                let (v, t) = split::shuffled_sizes(all.len());
+                all.len().saturating_sub(v + t)
+            }
+        }
+    }
+}
+
+/// Reads your own file if `own` names one, else the built-in data set `kind` (the one
+/// data-loading path of `train`, `certify`, `evaluate` and `remote`).
+///
+/// # Errors
+/// As [`own::OwnData::read`] or [`read`]; neither a file nor a data set given.
+pub fn read_any(
+    kind: Option<DatasetKind>,
+    data_dir: Option<&Path>,
+    own: &OwnData,
+) -> Result<RawData> {
+    match (own.path(), kind) {
+        (Some(path), _) => Ok(RawData::Own {
+            source: path.display().to_string(),
+            all: own.read()?,
+            seed: own.seed(),
+        }),
+        (None, Some(kind)) => read(kind, data_dir),
+        (None, None) => bail!("give --dataset NAME or --data FILE"),
+    }
+}
+
+/// [`read_any`], split with the first `n_train` samples of the pool as the training set
+/// (default: the whole pool).
+///
+/// # Errors
+/// As [`read_any`] and [`RawData::splits`].
+pub fn load_any(
+    kind: Option<DatasetKind>,
+    data_dir: Option<&Path>,
+    own: &OwnData,
+    n_train: Option<usize>,
+) -> Result<Splits> {
+    let raw = read_any(kind, data_dir, own)?;
+    let n = n_train.unwrap_or_else(|| raw.default_n_train());
+    raw.splits(TrainSubset::First(n))
 }
 
 /// The folder the IDX files of `kind` are read from.

@@ -100,10 +100,28 @@ pub struct SplitIndices {
 /// The digits split indices for `seed`: a permutation of `0..1797` cut into 1297 / 250 / 250.
 #[must_use]
 pub fn digits_split_indices(seed: u64) -> SplitIndices {
-    let mut perm: Vec<usize> = (0..DIGITS_TRAIN + DIGITS_VAL + DIGITS_TEST).collect();
+    shuffled_split_indices(DIGITS_TRAIN + DIGITS_VAL + DIGITS_TEST, seed)
+}
+
+/// Validation and test sizes of a single-file data set of `n` samples: each the nearest integer
+/// to `n · 250 / 1797` (the digits' proportion; 1797 samples give exactly 250 and 250).
+#[must_use]
+pub fn shuffled_sizes(n: usize) -> (usize, usize) {
+    let total = DIGITS_TRAIN + DIGITS_VAL + DIGITS_TEST;
+    let v = (n * DIGITS_VAL + total / 2) / total;
+    (v, v)
+}
+
+/// The split indices of a single-file data set of `n` samples: a seeded permutation of `0..n`
+/// whose last [`shuffled_sizes`] samples are test, the ones before validation, the rest the
+/// training pool.
+#[must_use]
+pub fn shuffled_split_indices(n: usize, seed: u64) -> SplitIndices {
+    let (n_val, n_test) = shuffled_sizes(n);
+    let mut perm: Vec<usize> = (0..n).collect();
     shuffle(&mut perm, &mut ChaCha8Rng::seed_from_u64(seed));
-    let test = perm.split_off(DIGITS_TRAIN + DIGITS_VAL);
-    let val = perm.split_off(DIGITS_TRAIN);
+    let test = perm.split_off(n.saturating_sub(n_test));
+    let val = perm.split_off(perm.len().saturating_sub(n_val));
     SplitIndices {
         train: perm,
         val,
@@ -124,16 +142,33 @@ pub fn split_digits(all: &Dataset, seed: u64, train: TrainSubset) -> Result<Spli
         all.name,
         all.len()
     );
-    let idx = digits_split_indices(seed);
+    split_shuffled(all, seed, train, "digits")
+}
+
+/// Splits a single-file data set with [`shuffled_split_indices`]`(all.len(), seed)` (the digits'
+/// rule for any size), then takes the training set from the pool as `train` says. The parts
+/// are called `base:train`, `base:val` and `base:test`.
+///
+/// # Errors
+/// Fewer than 4 samples, or `train` cannot be satisfied by the pool.
+pub fn split_shuffled(all: &Dataset, seed: u64, train: TrainSubset, base: &str) -> Result<Splits> {
+    ensure!(
+        shuffled_sizes(all.len()).0 >= 1,
+        "{}: {} samples are too few to split into training, validation and test (at least 4)",
+        all.name,
+        all.len()
+    );
+    let idx = shuffled_split_indices(all.len(), seed);
+    let name = format!("{base}:train");
     let pool_labels: Vec<u8> = idx.train.iter().map(|&i| all.labels[i]).collect();
-    let chosen: Vec<usize> = train_indices(&pool_labels, all.classes, train, "digits:train")?
+    let chosen: Vec<usize> = train_indices(&pool_labels, all.classes, train, &name)?
         .into_iter()
         .map(|i| idx.train[i])
         .collect();
     Ok(Splits {
-        train: all.select(&chosen, "digits:train"),
-        val: all.select(&idx.val, "digits:val"),
-        test: all.select(&idx.test, "digits:test"),
+        train: all.select(&chosen, &name),
+        val: all.select(&idx.val, &format!("{base}:val")),
+        test: all.select(&idx.test, &format!("{base}:test")),
     })
 }
 
@@ -252,6 +287,21 @@ mod tests {
                 assert!(below(&mut rng, n) < n);
             }
         }
+    }
+
+    #[test]
+    fn shuffled_sizes_follow_the_digits_proportion() {
+        assert_eq!(shuffled_sizes(1797), (250, 250));
+        assert_eq!(shuffled_sizes(100), (14, 14));
+        assert_eq!(shuffled_sizes(3), (0, 0));
+        let idx = shuffled_split_indices(100, 5);
+        assert_eq!(
+            (idx.train.len(), idx.val.len(), idx.test.len()),
+            (72, 14, 14)
+        );
+        let mut all: Vec<usize> = [idx.train, idx.val, idx.test].concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
     }
 
     #[test]

@@ -56,11 +56,15 @@ pub struct RemoteArgs {
     /// device's). Default: `firmware/models/demo.lfm` of this repository.
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
-    /// Data set to stream (digits is embedded; mnist and fashion-mnist need `lifted data fetch`).
-    #[arg(long, value_enum, default_value_t = DatasetKind::Digits)]
-    pub dataset: DatasetKind,
+    /// Data set to stream (digits is embedded; mnist and fashion-mnist need `lifted data fetch`)
+    /// [default: digits, unless --data gives your own file].
+    #[arg(long, value_enum, conflicts_with = "file")]
+    pub dataset: Option<DatasetKind>,
+    /// Your own data file instead of --dataset.
+    #[command(flatten)]
+    pub own: data::OwnData,
     /// Folder of the data set's files (default: the embedded digits, or `data/DATASET/`).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "file")]
     pub data_dir: Option<PathBuf>,
     /// Which split to stream.
     #[arg(long, value_enum, default_value_t = RemoteSplit::Test)]
@@ -820,13 +824,18 @@ fn default_model() -> PathBuf {
 /// Missing or corrupt data files (the message names the file and the fetch command), or an
 /// empty selection.
 pub fn load_data(args: &RemoteArgs) -> Result<Dataset> {
-    let splits = data::load(args.dataset, args.data_dir.as_deref(), None)?;
+    let kind = args.dataset.unwrap_or(DatasetKind::Digits);
+    let splits = data::load_any(Some(kind), args.data_dir.as_deref(), &args.own, None)?;
     let (set, split) = match args.split {
         RemoteSplit::Train => (splits.train, "train"),
         RemoteSplit::Val => (splits.val, "val"),
         RemoteSplit::Test => (splits.test, "test"),
     };
-    let name = format!("{}:{split}", args.dataset);
+    let base = match args.own.path() {
+        Some(_) => args.own.name(),
+        None => kind.name().to_owned(),
+    };
+    let name = format!("{base}:{split}");
     let set = match args.limit {
         Some(n) => set.slice(0..n, &name),
         None => Dataset { name, ..set },

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{ensure, Context, Result};
 use clap::Args;
 
-use crate::data::{self, Dataset, DatasetKind};
+use crate::data::{self, Dataset, DatasetKind, OwnData};
 use crate::eval::attack::{PgdConfig, StepSchedule};
 use crate::limits::{check_max, MAX_PGD_RESTARTS, MAX_PGD_STEPS, MAX_THREADS};
 
@@ -36,11 +36,17 @@ impl Split {
 /// The data to evaluate on.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
-    /// Data set (digits is embedded; mnist and fashion-mnist need `lifted data fetch`).
-    #[arg(long, value_enum)]
-    pub dataset: DatasetKind,
+    /// Data set (digits is embedded; mnist and fashion-mnist need `lifted data fetch`); or use
+    /// your own file with --data.
+    #[arg(
+        long,
+        value_enum,
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub dataset: Option<DatasetKind>,
     /// Folder of the data set's files [default: the embedded digits, or data/DATASET/].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "file")]
     pub data_dir: Option<PathBuf>,
     /// Which split to evaluate.
     #[arg(long, value_enum, default_value_t = Split::Test)]
@@ -51,6 +57,9 @@ pub struct DataArgs {
     /// Worker threads (0: one per core, at most 1024) [default: 0]; results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Your own data file instead of --dataset.
+    #[command(flatten)]
+    pub own: OwnData,
 }
 
 impl DataArgs {
@@ -60,13 +69,16 @@ impl DataArgs {
     /// Missing or corrupt files (the message names the file and the fetch command), or an empty
     /// selection.
     pub fn load(&self) -> Result<Dataset> {
-        let splits = data::load(self.dataset, self.data_dir.as_deref(), None)?;
+        let splits = data::load_any(self.dataset, self.data_dir.as_deref(), &self.own, None)?;
         let set = match self.split {
             Split::Train => splits.train,
             Split::Val => splits.val,
             Split::Test => splits.test,
         };
-        let name = format!("{}:{}", self.dataset, self.split.name());
+        let base = self
+            .dataset
+            .map_or_else(|| self.own.name(), |k| k.name().to_owned());
+        let name = format!("{base}:{}", self.split.name());
         let set = match self.limit {
             Some(n) => set.slice(0..n, &name),
             None => Dataset { name, ..set },

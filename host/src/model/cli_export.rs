@@ -7,6 +7,7 @@ use clap::Args;
 use lifted_core::bounds::Limits;
 
 use crate::model::export::{export, ExportSummary};
+use crate::model::import_safetensors::ImportArgs;
 use crate::model::params::load_params;
 
 /// Arguments of `lifted export`.
@@ -16,12 +17,16 @@ use crate::model::params::load_params;
 rounded up to f32) for the model's own schedule, K, init and family. The written blob is read back and \
 validated with the firmware's loader.\n\n\
 Example: lifted export --params run/best.params.json --out model.lfm --sidecar\n\
-Example (also ONNX): lifted export --params run/best.params.json --out model.lfm --onnx model.onnx"
+Example (also ONNX): lifted export --params run/best.params.json --out model.lfm --onnx model.onnx\n\n\
+A plain MLP trained elsewhere: lifted export --safetensors mlp.safetensors --input-range 0,1 --out model.lfm \
+(layer naming: see host/src/model/import_safetensors.rs and docs/model-format.md)"
 )]
 pub struct ExportArgs {
-    /// Parameter file written by training (`best.params.json`).
-    #[arg(long, value_name = "FILE")]
-    pub params: PathBuf,
+    /// Parameter file written by training (`best.params.json`, format in host/src/model/params.rs).
+    #[arg(long, value_name = "FILE", required_unless_present = "safetensors")]
+    pub params: Option<PathBuf>,
+    #[command(flatten)]
+    pub import: ImportArgs,
     /// Blob to write (.lfm).
     #[arg(long, value_name = "M.lfm")]
     pub out: PathBuf,
@@ -55,7 +60,11 @@ pub struct ExportArgs {
 /// # Errors
 /// Missing or invalid parameter file, bad limits, or a file that cannot be written.
 pub fn run(args: &ExportArgs) -> Result<ExportSummary> {
-    let params = load_params(&args.params)?;
+    let params = match (&args.params, &args.import.safetensors) {
+        (Some(p), None) => load_params(p)?,
+        (None, Some(_)) => args.import.import()?,
+        _ => anyhow::bail!("give either --params or --safetensors"),
+    };
     let limits = Limits {
         eps_l2_max: args.eps_l2_max,
         eps_inf_max: args.eps_linf_max,

@@ -8,6 +8,7 @@ pub mod cli_export;
 pub mod cli_inspect;
 pub mod export;
 pub mod file;
+pub mod import_safetensors;
 pub mod inspect;
 pub mod onnx;
 pub mod params;

@@ -43,11 +43,19 @@ pub struct TrainArgs {
     #[arg(long, value_name = "SIZE", value_parser = super::memory::parse_size)]
     pub max_memory: Option<u64>,
 
-    /// Data set [default: digits].
-    #[arg(long, value_enum, help_heading = "Data")]
+    /// Data set [default: digits]; or your own file with --data.
+    #[arg(long, value_enum, help_heading = "Data", conflicts_with = "file")]
     pub dataset: Option<DatasetKind>,
+    /// Your own data file instead of --dataset.
+    #[command(flatten)]
+    pub own: data::OwnData,
     /// Folder of the data files.
-    #[arg(long, value_name = "DIR", help_heading = "Data")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        help_heading = "Data",
+        conflicts_with = "file"
+    )]
     pub data_dir: Option<PathBuf>,
     /// Training-split size [default: the whole pool].
     #[arg(long, value_name = "N", help_heading = "Data")]
@@ -269,9 +277,15 @@ impl TrainArgs {
         if let Some(n) = a.n_train {
             cfg.data.n_train = Some(n);
         }
+        if a.own.path().is_some() {
+            cfg.data.own = Some(a.own.clone());
+        }
         if cfg.widths.is_empty() {
             // Default architecture: two hidden layers of 128 (docs/method.md §7.2), output = classes.
-            let classes = cfg.data.kind().map_or(10, DatasetKind::classes);
+            let classes = match &cfg.data.own {
+                Some(o) => o.read()?.classes,
+                None => cfg.data.kind().map_or(10, DatasetKind::classes),
+            };
             cfg.widths = vec![128, 128, classes];
         }
         Ok(cfg)
@@ -288,13 +302,13 @@ pub fn run(args: &TrainArgs) -> Result<TrainResult> {
         super::memory::set_limit(bytes);
     }
     let cfg = args.config()?;
-    let kind = cfg.data.kind()?;
+    let kind = cfg.data.name()?;
     let out = match &args.out {
         Some(o) => o.clone(),
         None if args.resume => bail!("--resume needs --out DIR (the run folder to continue)"),
         None => PathBuf::from("runs").join(format!("{}-{}-seed{}", cfg.objective, kind, cfg.seed)),
     };
-    let splits = data::load(kind, cfg.data.data_dir.as_deref(), cfg.data.n_train)?;
+    let splits = cfg.data.load()?;
     // Refuse a bad configuration before the run folder is created.
     cfg.validate(splits.train.dim, splits.train.classes)?;
     let mut progress = Progress::new(args.quiet);

@@ -17,12 +17,15 @@ use crate::data::DatasetKind;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataSpec {
-    /// `digits`, `mnist` or `fashion-mnist`.
+    /// `digits`, `mnist` or `fashion-mnist` (ignored when `own` is set).
     pub dataset: String,
     /// Folder of the data files (default: the loader's search path).
     pub data_dir: Option<PathBuf>,
     /// Training-split size (default: the whole pool).
     pub n_train: Option<usize>,
+    /// Your own data file and its options (`--data`, `[data.own]`); replaces `dataset`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own: Option<crate::data::OwnData>,
 }
 
 impl Default for DataSpec {
@@ -31,6 +34,7 @@ impl Default for DataSpec {
             dataset: "digits".into(),
             data_dir: None,
             n_train: None,
+            own: None,
         }
     }
 }
@@ -42,6 +46,33 @@ impl DataSpec {
     /// An unknown name.
     pub fn kind(&self) -> Result<DatasetKind> {
         self.dataset.parse()
+    }
+
+    /// The name of the data: the data set, or your own file's name.
+    ///
+    /// # Errors
+    /// An unknown data-set name.
+    pub fn name(&self) -> Result<String> {
+        match &self.own {
+            Some(o) => Ok(o.name()),
+            None => Ok(self.kind()?.name().to_owned()),
+        }
+    }
+
+    /// Loads and splits the data (one path for built-in sets and own files).
+    ///
+    /// # Errors
+    /// As [`crate::data::load_any`].
+    pub fn load(&self) -> Result<crate::data::Splits> {
+        match &self.own {
+            Some(o) => crate::data::load_any(None, None, o, self.n_train),
+            None => crate::data::load_any(
+                Some(self.kind()?),
+                self.data_dir.as_deref(),
+                &crate::data::OwnData::default(),
+                self.n_train,
+            ),
+        }
     }
 }
 

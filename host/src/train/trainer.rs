@@ -223,7 +223,12 @@ impl<'d> Trainer<'d> {
             .num_threads(cfg.threads)
             .build()
             .context("starting the worker threads")?;
-        let class_names = cfg.data.kind().map_or_else(
+        let builtin = if cfg.data.own.is_some() {
+            Err(anyhow::anyhow!("own data"))
+        } else {
+            cfg.data.kind()
+        };
+        let class_names = builtin.map_or_else(
             |_| (0..splits.train.classes).map(|c| c.to_string()).collect(),
             |k| k.class_names().iter().map(|s| (*s).to_string()).collect(),
         );

@@ -1,0 +1,467 @@
+//! Your own data: `--data FILE` as `.npz`, `.csv` or IDX, for `train`, `certify`, `evaluate` and
+//! `remote` (docs/data.md).
+//!
+//! - **Formats**, chosen by the file name: `*.npz` (arrays `--x-array`, default `x`, shape
+//!   `(N, …)`, flattened per sample, and `--y-array`, default `y`, shape `(N,)`; stored or
+//!   compressed, dtypes f4/f8/i1…i8/u1…u8, little-endian); `*.csv` or `*.csv.gz` (`--label-column
+//!   NAME|INDEX` is the label, every other column a feature; a first row with a non-numeric field
+//!   is a header); anything else is an IDX image file (raw or gzip) with its labels in
+//!   `--labels FILE`.
+//! - **Inputs**: `--input-range LO,HI` is required; every feature must lie in [LO, HI] and is
+//!   mapped to `(v − LO) / (HI − LO)` in f32, so the model's input domain is [0, 1] as for the
+//!   built-in sets (the digits are `--input-range 0,16`, MNIST `0,255`, bit for bit).
+//! - **Labels**: integers 0 … C−1 with C = `--classes` (default: the largest label + 1, at most
+//!   256).
+//! - **Splits**: the same seeded rule as the digits ([`super::split::split_shuffled`]): the N
+//!   samples are shuffled with `--split-seed` (default 1998, the digits' seed), validation and
+//!   test are each the nearest integer to N·250/1797 samples (250 of the 1797 digits), the rest
+//!   is the training pool. The digits written to a file in their embedded order therefore split
+//!   exactly as `--dataset digits` does.
+//! - **Errors** name the file and the row and column (rows count samples from 1; columns count
+//!   from 0, as `--label-column INDEX` does, and are named when the CSV has a header).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, ensure, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::npy::{parse_npy, Npy};
+use super::{idx, split, Dataset};
+
+/// The `--data` flags (also the `[data.own]` table of a training config).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct OwnData {
+    /// Your own data file: .npz, .csv (or .csv.gz), or an IDX image file (raw or .gz) with
+    /// --labels; see docs/data.md.
+    #[arg(long = "data", value_name = "FILE", help_heading = "Own data")]
+    pub file: Option<PathBuf>,
+    /// Range LO,HI of the features, mapped to [0, 1]; required with --data (e.g. 0,255).
+    #[arg(
+        long = "input-range",
+        value_name = "LO,HI",
+        requires = "file",
+        help_heading = "Own data"
+    )]
+    pub input_range: Option<String>,
+    /// .npz: the array of inputs, shape (N, …) [default: x].
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "file",
+        help_heading = "Own data"
+    )]
+    pub x_array: Option<String>,
+    /// .npz: the array of labels, shape (N,) [default: y].
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "file",
+        help_heading = "Own data"
+    )]
+    pub y_array: Option<String>,
+    /// .csv: the label column, by header name or index from 0; required for CSV files.
+    #[arg(
+        long,
+        value_name = "NAME|INDEX",
+        requires = "file",
+        help_heading = "Own data"
+    )]
+    pub label_column: Option<String>,
+    /// IDX: the labels file (IDX1, raw or .gz); required for IDX image files.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "file",
+        help_heading = "Own data"
+    )]
+    pub labels: Option<PathBuf>,
+    /// Number of classes C (labels 0 … C−1) [default: the largest label + 1].
+    #[arg(long, value_name = "C", requires = "file", help_heading = "Own data")]
+    pub classes: Option<usize>,
+    /// Seed of the train / validation / test shuffle [default: 1998, the digits' seed].
+    #[arg(
+        long,
+        value_name = "SEED",
+        requires = "file",
+        help_heading = "Own data"
+    )]
+    pub split_seed: Option<u64>,
+}
+
+/// File formats of `--data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// NumPy `.npz`.
+    Npz,
+    /// Comma-separated values.
+    Csv,
+    /// IDX images plus an IDX labels file.
+    Idx,
+}
+
+impl Format {
+    /// The format of `path`, by its name.
+    #[must_use]
+    pub fn of(path: &Path) -> Self {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if name.ends_with(".npz") {
+            Self::Npz
+        } else if name.ends_with(".csv") || name.ends_with(".csv.gz") {
+            Self::Csv
+        } else {
+            Self::Idx
+        }
+    }
+}
+
+impl OwnData {
+    /// The data file, if `--data` was given.
+    #[must_use]
+    pub fn path(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// A short name for reports and run folders: the file name without its extensions.
+    #[must_use]
+    pub fn name(&self) -> String {
+        let n = self
+            .file
+            .as_deref()
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        n.split('.').next().unwrap_or("data").to_owned()
+    }
+
+    /// The split seed.
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.split_seed.unwrap_or(split::DIGITS_SPLIT_SEED)
+    }
+
+    /// Reads every sample, checked and mapped to [0, 1].
+    ///
+    /// # Errors
+    /// No file, a missing or malformed flag, an unreadable or malformed file, a feature outside
+    /// the input range or a label that is not an integer 0 … C−1; the message names the file and
+    /// the row and column.
+    pub fn read(&self) -> Result<Dataset> {
+        let path = self.file.as_deref().context("--data FILE missing")?;
+        let range = self.input_range.as_deref().with_context(|| {
+            format!(
+                "{}: --input-range LO,HI is required with --data (the range the features lie in, \
+                 e.g. 0,255 for 8-bit pixels; it is mapped to [0, 1])",
+                path.display()
+            )
+        })?;
+        let (lo, hi) =
+            crate::model::import_safetensors::parse_range(range).context("--input-range")?;
+        let file = path.display().to_string();
+        let table = match Format::of(path) {
+            Format::Npz => read_npz(path, self)?,
+            Format::Csv => read_csv(path, self)?,
+            Format::Idx => read_idx(path, self)?,
+        };
+        let Table {
+            dim,
+            values,
+            labels,
+            column_name,
+            label_name,
+        } = table;
+        ensure!(!labels.is_empty(), "{file}: no samples");
+        ensure!(dim >= 1, "{file}: the samples have no features");
+        let scale = hi - lo;
+        let mut inputs = Vec::with_capacity(values.len());
+        for (i, &v) in values.iter().enumerate() {
+            if !(v >= f64::from(lo) && v <= f64::from(hi)) {
+                let (row, col) = (i / dim + 1, i % dim);
+                bail!(
+                    "{file}: row {row}, {}: value {v} is outside the input range [{lo}, {hi}] \
+                     (--input-range)",
+                    column_name(col)
+                );
+            }
+            // Exact for values read from integers or f32; f64 values round to nearest.
+            #[allow(clippy::cast_possible_truncation)]
+            let v = v as f32;
+            inputs.push((v - lo) / scale);
+        }
+        let max = labels.iter().copied().max().unwrap_or(0);
+        let classes = self
+            .classes
+            .unwrap_or(usize::try_from(max).unwrap_or(0) + 1);
+        ensure!(
+            (1..=256).contains(&classes),
+            "{file}: {classes} classes; 1 to 256 are supported"
+        );
+        let mut out = Vec::with_capacity(labels.len());
+        for (i, &l) in labels.iter().enumerate() {
+            match u8::try_from(l) {
+                Ok(b) if usize::from(b) < classes => out.push(b),
+                _ => bail!(
+                    "{file}: row {}, {label_name}: label {l} is out of range (expected an \
+                     integer 0..={}{})",
+                    i + 1,
+                    classes - 1,
+                    if self.classes.is_some() {
+                        ", --classes"
+                    } else {
+                        ""
+                    }
+                ),
+            }
+        }
+        Ok(Dataset {
+            name: self.name(),
+            inputs,
+            labels: out,
+            dim,
+            classes,
+        })
+    }
+}
+
+/// Samples as read, before scaling.
+struct Table {
+    dim: usize,
+    values: Vec<f64>,
+    labels: Vec<i64>,
+    /// Names feature `c` (0-based) in errors.
+    column_name: Box<dyn Fn(usize) -> String>,
+    /// Names where the labels are, e.g. "column 64 `label`".
+    label_name: String,
+}
+
+/// A label value: an integer, or a float with an integral value.
+fn label_value(v: f64) -> Option<i64> {
+    #[allow(clippy::cast_possible_truncation)]
+    let i = v as i64;
+    (v.is_finite() && (i as f64) == v).then_some(i)
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+// ---------------------------------------------------------------- CSV
+
+fn read_csv(path: &Path, o: &OwnData) -> Result<Table> {
+    let file = path.display().to_string();
+    let spec = o
+        .label_column
+        .as_deref()
+        .with_context(|| format!("{file}: --label-column NAME|INDEX is required for a CSV file"))?;
+    let bytes = idx::decompress(read_bytes(path)?)
+        .map_err(anyhow::Error::new)
+        .with_context(|| format!("{file}: corrupt gzip"))?;
+    let text = String::from_utf8(bytes).with_context(|| format!("{file}: not UTF-8 text"))?;
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .peekable();
+    let split = |l: &str| -> Vec<String> { l.split(',').map(|f| f.trim().to_owned()).collect() };
+    let header: Option<Vec<String>> = match lines.peek() {
+        Some((_, l)) if split(l).iter().any(|f| f.parse::<f64>().is_err()) => {
+            let h = split(l);
+            lines.next();
+            Some(h)
+        }
+        _ => None,
+    };
+    let Some((_, first)) = lines.peek() else {
+        bail!("{file}: no data rows");
+    };
+    let ncols = split(first).len();
+    ensure!(
+        ncols >= 2,
+        "{file}: a row needs a label and at least one feature"
+    );
+    let label_col = match (spec.parse::<usize>(), &header) {
+        (Ok(i), _) => i,
+        (Err(_), Some(h)) => h.iter().position(|n| n == spec).with_context(|| {
+            format!(
+                "{file}: no column named `{spec}` in the header ({})",
+                h.join(", ")
+            )
+        })?,
+        (Err(_), None) => {
+            bail!("{file}: --label-column `{spec}` is a name, but the file has no header row")
+        }
+    };
+    ensure!(
+        label_col < ncols,
+        "{file}: --label-column {label_col} is beyond the {ncols} columns (indices from 0)"
+    );
+    if let Some(h) = &header {
+        ensure!(
+            h.len() == ncols,
+            "{file}: the header has {} columns, the first row {ncols}",
+            h.len()
+        );
+    }
+    // File column of feature j.
+    let col_of = move |j: usize| if j < label_col { j } else { j + 1 };
+    let name_of = {
+        let header = header.clone();
+        move |c: usize| match &header {
+            Some(h) => format!("column {c} `{}`", h.get(c).map_or("", String::as_str)),
+            None => format!("column {c}"),
+        }
+    };
+    let mut values = Vec::new();
+    let mut labels = Vec::new();
+    for (row, (i, line)) in lines.enumerate() {
+        let (row, lineno) = (row + 1, i + 1);
+        let fields = split(line);
+        ensure!(
+            fields.len() == ncols,
+            "{file}: row {row} (line {lineno}) has {} columns, expected {ncols}",
+            fields.len()
+        );
+        for (c, f) in fields.iter().enumerate() {
+            let v: f64 = f.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "{file}: row {row} (line {lineno}), {}: `{f}` is not a number",
+                    name_of(c)
+                )
+            })?;
+            if c == label_col {
+                let Some(l) = label_value(v) else {
+                    bail!(
+                        "{file}: row {row} (line {lineno}), {}: label `{f}` is not an integer",
+                        name_of(c)
+                    );
+                };
+                labels.push(l);
+            } else {
+                ensure!(
+                    v.is_finite(),
+                    "{file}: row {row} (line {lineno}), {}: `{f}` is not finite",
+                    name_of(c)
+                );
+                values.push(v);
+            }
+        }
+    }
+    Ok(Table {
+        dim: ncols - 1,
+        values,
+        labels,
+        label_name: name_of(label_col),
+        column_name: Box::new(move |j| name_of(col_of(j))),
+    })
+}
+
+// ---------------------------------------------------------------- NPZ
+
+fn read_npz(path: &Path, o: &OwnData) -> Result<Table> {
+    let file = path.display().to_string();
+    let x_name = o.x_array.clone().unwrap_or_else(|| "x".to_owned());
+    let y_name = o.y_array.clone().unwrap_or_else(|| "y".to_owned());
+    let bytes = read_bytes(path)?;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .with_context(|| format!("{file}: not a .npz (zip) file"))?;
+    let names: Vec<String> = zip
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.into_owned()))
+        .collect();
+    let mut get = |name: &str, flag: &str| -> Result<Npy> {
+        let entry = format!("{name}.npy");
+        let mut f = zip.by_name(&entry).map_err(|_| {
+            anyhow::anyhow!(
+                "{file}: no array `{name}` ({flag}); the file has: {}",
+                names
+                    .iter()
+                    .map(|n| n.trim_end_matches(".npy"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf)
+            .with_context(|| format!("{file}: reading array `{name}`"))?;
+        parse_npy(&buf).with_context(|| format!("{file}: array `{name}`"))
+    };
+    let x = get(&x_name, "--x-array")?;
+    let y = get(&y_name, "--y-array")?;
+    ensure!(
+        !x.shape.is_empty(),
+        "{file}: array `{x_name}` is a scalar; expected shape (N, features…)"
+    );
+    let n = x.shape[0];
+    let dim: usize = x.shape[1..].iter().product();
+    ensure!(
+        y.shape.len() == 1 && y.shape[0] == n,
+        "{file}: array `{y_name}` has shape {:?}; expected ({n},) to match `{x_name}` {:?}",
+        y.shape,
+        x.shape
+    );
+    for (i, &v) in x.data.iter().enumerate() {
+        ensure!(
+            v.is_finite(),
+            "{file}: array `{x_name}` row {}, column {}: {v} is not finite",
+            i / dim.max(1) + 1,
+            i % dim.max(1)
+        );
+    }
+    let mut labels = Vec::with_capacity(n);
+    for (i, &v) in y.data.iter().enumerate() {
+        let Some(l) = label_value(v) else {
+            bail!(
+                "{file}: array `{y_name}` row {}: label {v} is not an integer",
+                i + 1
+            );
+        };
+        labels.push(l);
+    }
+    let xn = x_name.clone();
+    Ok(Table {
+        dim,
+        values: x.data,
+        labels,
+        label_name: format!("array `{y_name}`"),
+        column_name: Box::new(move |c| format!("column {c} of array `{xn}`")),
+    })
+}
+
+// ---------------------------------------------------------------- IDX
+
+fn read_idx(path: &Path, o: &OwnData) -> Result<Table> {
+    let file = path.display().to_string();
+    let labels_path = o.labels.as_deref().with_context(|| {
+        format!(
+            "{file}: not .npz or .csv, so read as IDX images; --labels FILE (the IDX labels) is \
+             required"
+        )
+    })?;
+    let images = idx::decompress_idx(read_bytes(path)?, idx::IMAGES_MAGIC)
+        .and_then(idx::parse_images)
+        .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    let lfile = labels_path.display().to_string();
+    let labels = idx::decompress_idx(read_bytes(labels_path)?, idx::LABELS_MAGIC)
+        .and_then(|b| idx::parse_labels(b, 256))
+        .map_err(|e| anyhow::anyhow!("{lfile}: {e}"))?;
+    ensure!(
+        labels.len() == images.count,
+        "{lfile}: {} labels for the {} images of {file}",
+        labels.len(),
+        images.count
+    );
+    let cols = images.cols;
+    Ok(Table {
+        dim: images.rows * images.cols,
+        values: images.pixels.iter().map(|&p| f64::from(p)).collect(),
+        labels: labels.into_iter().map(i64::from).collect(),
+        label_name: format!("label in {lfile}"),
+        column_name: Box::new(move |c| {
+            format!("pixel {c} (image row {}, column {})", c / cols, c % cols)
+        }),
+    })
+}
