@@ -57,11 +57,24 @@ pub fn npy_bytes(a: &Array) -> Vec<u8> {
     out
 }
 
-/// Parses `.npy` bytes of a little-endian f32 C-order array (what [`npy_bytes`] writes).
+/// The header of a `.npy` array (versions 1–3, C order) and its data bytes.
+pub(crate) struct NpyHeader<'a> {
+    /// The dtype string, e.g. `<f4`.
+    pub descr: String,
+    /// Shape (C order).
+    pub shape: Vec<usize>,
+    /// Number of elements (the product of the shape, checked for overflow).
+    pub count: usize,
+    /// The bytes after the header.
+    pub body: &'a [u8],
+}
+
+/// Parses a `.npy` header: magic, version, `descr`, `fortran_order` (must be `False`) and
+/// `shape`, never panicking on malformed input (the one parser of the kit's `.npy` readers).
 ///
 /// # Errors
-/// Bad magic, unsupported version or dtype, Fortran order, or a data length that does not match.
-pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
+/// Bad magic, unsupported version, Fortran order, or a header that does not parse.
+pub(crate) fn npy_header(bytes: &[u8]) -> Result<NpyHeader<'_>> {
     ensure!(
         bytes.len() >= 10 && &bytes[..6] == MAGIC,
         "not a .npy array (bad magic)"
@@ -89,13 +102,14 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
         Ok(header[at + key.len() + 3..].trim_start())
     };
     ensure!(
-        field("descr")?.starts_with("'<f4'"),
-        ".npy dtype is not little-endian f32: {header}"
-    );
-    ensure!(
         field("fortran_order")?.starts_with("False"),
-        ".npy array is in Fortran order"
+        "Fortran-order .npy arrays are not supported (save with numpy.ascontiguousarray)"
     );
+    let descr = field("descr")?
+        .strip_prefix('\'')
+        .and_then(|d| d.split('\'').next())
+        .context(".npy descr is not a string")?
+        .to_owned();
     let shape_text = field("shape")?;
     let inner = shape_text
         .strip_prefix('(')
@@ -114,11 +128,35 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
     let count = shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .and_then(|n| n.checked_mul(4))
         .with_context(|| format!(".npy shape {shape:?} is too large"))?;
-    let body = &bytes[start + header_len..];
+    Ok(NpyHeader {
+        descr,
+        shape,
+        count,
+        body: &bytes[start + header_len..],
+    })
+}
+
+/// Parses `.npy` bytes of a little-endian f32 C-order array (what [`npy_bytes`] writes).
+///
+/// # Errors
+/// Bad magic, unsupported version or dtype, Fortran order, or a data length that does not match.
+pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
+    let NpyHeader {
+        descr,
+        shape,
+        count,
+        body,
+    } = npy_header(bytes)?;
     ensure!(
-        body.len() == count,
+        descr == "<f4",
+        ".npy dtype {descr} is not little-endian f32"
+    );
+    let bytes_needed = count
+        .checked_mul(4)
+        .with_context(|| format!(".npy shape {shape:?} is too large"))?;
+    ensure!(
+        body.len() == bytes_needed,
         ".npy data has {} bytes for shape {shape:?}",
         body.len()
     );

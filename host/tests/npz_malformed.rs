@@ -1,6 +1,7 @@
 //! Malformed `.npy` headers are refused with an error: each of these panicked in `parse_npy`
 //! (a slice out of order, a slice inside a multi-byte character, an overflowing element count).
-//! Found with the `npz` fuzz target (`fuzz/fuzz_targets/npz.rs`).
+//! Found with the `npz` fuzz target (`fuzz/fuzz_targets/npz.rs`). Both `.npy` readers (the
+//! sidecar's f32 one and the `--data` one of any dtype) share the header parser and are checked.
 
 use lifted::npz::parse_npy;
 
@@ -17,6 +18,10 @@ fn refused(header: &str, words: &str) {
         .expect_err("a malformed header must be refused")
         .to_string();
     assert!(e.contains(words), "{header}: {e}");
+    let Err(e) = lifted::data::npy::parse_npy(&npy(header, &[])) else {
+        panic!("{header}: the --data reader accepted a malformed header");
+    };
+    assert!(e.to_string().contains(words), "{header}: {e}");
 }
 
 #[test]

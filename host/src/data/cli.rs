@@ -16,7 +16,7 @@ pub enum DataCommand {
         /// Which data set to fetch.
         #[arg(value_enum)]
         dataset: FetchTarget,
-        /// Folder to fetch into; files go to DATA_DIR/<dataset>/ [default: data/ at the
+        /// Folder to fetch into; files go to DATA_DIR/DATASET/ [default: data/ at the
         /// repository root].
         #[arg(long, value_name = "DATA_DIR")]
         data_dir: Option<PathBuf>,
@@ -31,8 +31,8 @@ pub struct InfoArgs {
     /// Which data set (digits is embedded; mnist and fashion-mnist need `lifted data fetch`).
     #[arg(value_enum)]
     pub dataset: DatasetKind,
-    /// Folder of IDX files (raw or .gz, standard names), or a folder holding <dataset>/
-    /// [default: data/<dataset>/ in the current directory, a parent of it, or the repository
+    /// Folder of IDX files (raw or .gz, standard names), or a folder holding DATASET/
+    /// [default: data/DATASET/ in the current directory, a parent of it, or the repository
     /// root]. For digits: a folder with digits.csv.gz [default: the embedded copy].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,

@@ -1,7 +1,9 @@
 //! `.npy` arrays of any common numeric dtype, read as f64 for `--data FILE.npz` (see
 //! [`super::own`]); [`crate::npz`] reads and writes the f32 arrays of the export sidecar.
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{bail, ensure, Result};
+
+use crate::npz::{npy_header, NpyHeader};
 
 /// A `.npy` array as f64 values.
 pub struct Npy {
@@ -16,51 +18,13 @@ pub struct Npy {
 /// # Errors
 /// Bad magic or header, Fortran order, another dtype, or a data length that does not match.
 pub fn parse_npy(bytes: &[u8]) -> Result<Npy> {
-    ensure!(
-        bytes.len() >= 10 && bytes.starts_with(b"\x93NUMPY"),
-        "not a .npy array (bad magic)"
-    );
-    let (header_len, start) = match bytes[6] {
-        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
-        2 | 3 => {
-            ensure!(bytes.len() >= 12, ".npy header truncated");
-            let n = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-            (usize::try_from(n)?, 12)
-        }
-        v => bail!(".npy version {v} is not supported"),
-    };
-    let header = bytes
-        .get(start..start + header_len)
-        .context(".npy header truncated")?;
-    let header = std::str::from_utf8(header).context(".npy header is not text")?;
-    let field = |key: &str| -> Result<&str> {
-        let at = header
-            .find(&format!("'{key}':"))
-            .with_context(|| format!(".npy header has no '{key}'"))?;
-        Ok(header[at + key.len() + 3..].trim_start())
-    };
-    ensure!(
-        field("fortran_order")?.starts_with("False"),
-        "Fortran-order arrays are not supported (save with numpy.ascontiguousarray)"
-    );
-    let descr = field("descr")?;
-    let descr = descr
-        .strip_prefix('\'')
-        .and_then(|d| d.split('\'').next())
-        .context(".npy descr is not a string")?;
-    let shape_text = field("shape")?;
-    let close = shape_text.find(')').context(".npy shape is not a tuple")?;
-    let shape: Vec<usize> = shape_text[1..close]
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<usize>()
-                .with_context(|| format!(".npy shape entry {s:?}"))
-        })
-        .collect::<Result<_>>()?;
-    let count: usize = shape.iter().product();
-    let body = &bytes[start + header_len..];
+    let NpyHeader {
+        descr,
+        shape,
+        count,
+        body,
+    } = npy_header(bytes)?;
+    let descr = descr.as_str();
     let (kind, size) = match descr {
         "<f4" | "<f8" | "<i1" | "|i1" | "<i2" | "<i4" | "<i8" | "<u1" | "|u1" | "<u2" | "<u4"
         | "<u8" | "|b1" => (&descr[1..2], descr[2..].parse::<usize>()?),
@@ -68,8 +32,11 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Npy> {
             bail!("dtype `{other}` is not supported (use little-endian float32/64 or (u)int8…64)")
         }
     };
+    let bytes_needed = size
+        .checked_mul(count)
+        .ok_or_else(|| anyhow::anyhow!(".npy shape {shape:?} is too large"))?;
     ensure!(
-        body.len() == size * count,
+        body.len() == bytes_needed,
         ".npy data has {} bytes for shape {shape:?} of {descr}",
         body.len()
     );

@@ -293,7 +293,7 @@ fn norm_report(preds: &[Prediction], norm: Norm, eps_max: f32, radii_asked: &[f3
     }
 }
 
-/// Builds the report from predictions made with certificates (see [`crate::eval::predict`]).
+/// Builds the report from predictions made with certificates (see [`crate::eval::predict()`]).
 #[must_use]
 pub fn build(
     model_path: &str,

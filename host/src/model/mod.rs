@@ -1,7 +1,7 @@
 //! Models: parameter files, the blob and its certificate constants, export and inspection.
 //!
 //! A model enters as a parameter file ([`params`]), becomes a blob with sound constants
-//! ([`export`]), is read back with its integrity checks ([`file`]) and is shown and re-verified
+//! ([`export`]), is read back with its integrity checks ([`mod@file`]) and is shown and re-verified
 //! by [`inspect`] and [`verify`]. `cli_export` and `cli_inspect` are the two commands.
 
 pub mod cli_export;
