@@ -1,5 +1,6 @@
 //! Adam (Kingma & Ba) with bias correction; its state is part of the checkpoint.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::net::{Grads, Net};
@@ -39,33 +40,87 @@ impl Adam {
         }
     }
 
-    /// One step θ ← θ − lr·m̂/(√v̂ + ε). Elementwise and sequential: bit-reproducible.
+    /// One step θ ← θ − lr·m̂/(√v̂ + ε). Elementwise: bit-reproducible whatever the split.
     pub fn step(&mut self, net: &mut Net<f32>, g: &Grads<f32>, c: &AdamConfig) {
+        self.step_checked(net, g, c);
+    }
+
+    /// As [`Adam::step`], and reports in the same pass whether every gradient value and every
+    /// updated parameter is finite (`(gradients finite, parameters finite)`). Large tensors are
+    /// split over the current rayon pool; every element is updated by the same expression, so
+    /// the result does not depend on the split.
+    pub fn step_checked(
+        &mut self,
+        net: &mut Net<f32>,
+        g: &Grads<f32>,
+        c: &AdamConfig,
+    ) -> (bool, bool) {
         self.t += 1;
         let t = i32::try_from(self.t).unwrap_or(i32::MAX);
-        let (b1, b2) = (c.beta1 as f32, c.beta2 as f32);
-        let c1 = (1.0 - c.beta1.powi(t)) as f32;
-        let c2 = (1.0 - c.beta2.powi(t)) as f32;
-        let (lr, eps) = (c.lr as f32, c.eps as f32);
-        let (m, v) = (&mut self.m, &mut self.v);
-        let mut i = 0usize;
-        let mut update = |p: &mut [f32], gv: &[f32]| {
-            for (theta, &gi) in p.iter_mut().zip(gv) {
-                let mi = b1 * m[i] + (1.0 - b1) * gi;
-                let vi = b2 * v[i] + (1.0 - b2) * gi * gi;
-                m[i] = mi;
-                v[i] = vi;
-                *theta -= lr * (mi / c1) / ((vi / c2).sqrt() + eps);
-                i += 1;
-            }
+        let k = Consts {
+            b1: c.beta1 as f32,
+            b2: c.beta2 as f32,
+            c1: (1.0 - c.beta1.powi(t)) as f32,
+            c2: (1.0 - c.beta2.powi(t)) as f32,
+            lr: c.lr as f32,
+            eps: c.eps as f32,
         };
-        for (l, gv) in net.layers.iter_mut().zip(&g.w) {
-            update(&mut l.w, gv);
+        let (mut m, mut v) = (&mut self.m[..], &mut self.v[..]);
+        let (ws, bs): (Vec<_>, Vec<_>) =
+            net.layers.iter_mut().map(|l| (&mut l.w, &mut l.b)).unzip();
+        let params = ws.into_iter().zip(&g.w).chain(bs.into_iter().zip(&g.b));
+        let mut finite = (true, true);
+        for (p, gv) in params {
+            let n = p.len();
+            let (mh, mt) = std::mem::take(&mut m).split_at_mut(n);
+            let (vh, vt) = std::mem::take(&mut v).split_at_mut(n);
+            (m, v) = (mt, vt);
+            let f = if n >= PAR_MIN {
+                p.par_chunks_mut(PAR_CHUNK)
+                    .zip(gv.par_chunks(PAR_CHUNK))
+                    .zip(mh.par_chunks_mut(PAR_CHUNK))
+                    .zip(vh.par_chunks_mut(PAR_CHUNK))
+                    .map(|(((p, g), m), v)| update(p, g, m, v, &k))
+                    .reduce(|| (true, true), |a, b| (a.0 && b.0, a.1 && b.1))
+            } else {
+                update(p, gv, mh, vh, &k)
+            };
+            finite = (finite.0 && f.0, finite.1 && f.1);
         }
-        for (l, gv) in net.layers.iter_mut().zip(&g.b) {
-            update(&mut l.b, gv);
-        }
+        finite
     }
+}
+
+/// Elements per parallel chunk of the Adam update, and the tensor size from which it splits.
+const PAR_CHUNK: usize = 1 << 14;
+const PAR_MIN: usize = 1 << 15;
+
+/// The step's constants in f32.
+struct Consts {
+    b1: f32,
+    b2: f32,
+    c1: f32,
+    c2: f32,
+    lr: f32,
+    eps: f32,
+}
+
+/// The Adam update of one slice (a straight zip, so it vectorises); returns whether every
+/// gradient and every new parameter is finite.
+#[inline]
+fn update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: &Consts) -> (bool, bool) {
+    let (mut gmax, mut pmax) = (0.0f32, 0.0f32);
+    for (((theta, &gi), mi), vi) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+        let mn = k.b1 * *mi + (1.0 - k.b1) * gi;
+        let vn = k.b2 * *vi + (1.0 - k.b2) * gi * gi;
+        *mi = mn;
+        *vi = vn;
+        *theta -= k.lr * (mn / k.c1) / ((vn / k.c2).sqrt() + k.eps);
+        // x·0 is ±0 for finite x and NaN otherwise, and a NaN survives the sum.
+        gmax += gi * 0.0;
+        pmax += *theta * 0.0;
+    }
+    (gmax == 0.0, pmax == 0.0)
 }
 
 #[cfg(test)]
