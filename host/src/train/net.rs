@@ -168,13 +168,20 @@ impl<T: Real> Net<T> {
 
     /// The forward pass z_k = f_k(a_k), z_0 = x.
     pub fn forward(&self, x: &Mat<T>) -> State<T> {
+        self.forward_pre(x).0
+    }
+
+    /// The forward pass and its pre-activations a_1 … a_L (index k − 1).
+    pub fn forward_pre(&self, x: &Mat<T>) -> (State<T>, Vec<Mat<T>>) {
         let mut z = vec![x.clone()];
+        let mut pre = Vec::with_capacity(self.depth());
         for k in 1..=self.depth() {
             let f = self.activation(k);
             let a = self.pre(k, &z[k - 1]);
             z.push(a.map(|v| act(f, v)));
+            pre.push(a);
         }
-        z
+        (z, pre)
     }
 
     /// The same network in another scalar type.

@@ -77,8 +77,20 @@ pub fn free_state<T: Real>(
     x: &Mat<T>,
     labels: &[u8],
 ) -> State<T> {
+    free_state_pre(net, spec, steps, x, labels).0
+}
+
+/// As [`free_state`], with the pre-activations a_k = W_{k−1} z_{k−1} + b_{k−1} of the free
+/// state (index k − 1), for [`lifted_batch_from`].
+pub fn free_state_pre<T: Real>(
+    net: &Net<T>,
+    spec: &LiftedSpec,
+    steps: &[T],
+    x: &Mat<T>,
+    labels: &[u8],
+) -> (State<T>, Vec<Mat<T>>) {
     match spec.family {
-        Family::FenchelYoung => net.forward(x),
+        Family::FenchelYoung => net.forward_pre(x),
         Family::Hopfield => {
             let ps = PhaseSpec {
                 family: Family::Hopfield,
@@ -91,8 +103,16 @@ pub fn free_state<T: Real>(
                 updates: &spec.free_updates,
             };
             let mut z = phases::zero_state(net, x);
-            phases::run(net, &ps, Targets { labels, g: &[] }, &mut z, None);
-            z
+            let pre = phases::run_cached(
+                net,
+                &ps,
+                Targets { labels, g: &[] },
+                None,
+                &mut z,
+                None,
+                None,
+            );
+            (z, pre)
         }
     }
 }
@@ -174,6 +194,25 @@ pub fn lifted_batch_with<T: Real>(
     free: &State<T>,
     margin: Option<&LipMargin<T>>,
 ) -> BatchResult<T> {
+    let free_pre = phases::pres(net, HiddenRule::Potential, free);
+    lifted_batch_from(net, spec, steps, x, labels, g, free, &free_pre, margin)
+}
+
+/// As [`lifted_batch_with`], with the free state's pre-activations `free_pre` given
+/// ([`free_state_pre`]); every pre-activation is computed once and shared by the phase, Φ, the
+/// gradient tables and ∂J/∂γ (the same products as computing each afresh).
+#[allow(clippy::too_many_arguments)]
+pub fn lifted_batch_from<T: Real>(
+    net: &Net<T>,
+    spec: &LiftedSpec,
+    steps: &[T],
+    x: &Mat<T>,
+    labels: &[u8],
+    g: &[u8],
+    free: &State<T>,
+    free_pre: &[Mat<T>],
+    margin: Option<&LipMargin<T>>,
+) -> BatchResult<T> {
     let l = net.depth();
     let n = x.rows;
     let correct = phases::predict(&free[l])
@@ -181,8 +220,15 @@ pub fn lifted_batch_with<T: Real>(
         .zip(labels)
         .filter(|(p, t)| p == t)
         .count();
-    let phi_free =
-        (spec.family == Family::Hopfield).then(|| phases::phi(net, spec.family, spec.rule, free));
+    // φ_k(z°) of family B (its a_k under the phase's rule: the free state's own under the
+    // potential; recomputed for d_γ, whose post(z) differs).
+    let phi_free = (spec.family == Family::Hopfield).then(|| {
+        if spec.rule == HiddenRule::Potential {
+            phases::phi_pre(net, spec.family, spec.rule, free, free_pre)
+        } else {
+            phases::phi(net, spec.family, spec.rule, free)
+        }
+    });
     let tg = Targets { labels, g };
     let mut grads = Grads::zeros_like(net);
     let mut gamma_grad = vec![0.0; l];
@@ -194,8 +240,11 @@ pub fn lifted_batch_with<T: Real>(
     for term in &spec.terms {
         let ps = phase_spec(spec, term, steps);
         let mut z = phases::start_state(net, spec.rule, free);
-        phases::run_shifted(net, &ps, tg, shift.as_ref(), &mut z, None);
-        let obj = phases::objective_shifted(net, &ps, tg, shift.as_ref(), &z, phi_free.as_deref());
+        // a_1 = W_0 x + b_0 is the free state's a_1 (z_0 = x for every rule).
+        let pre = phases::run_cached(net, &ps, tg, shift.as_ref(), &mut z, free_pre.first(), None);
+        let ph = phases::phi_pre(net, spec.family, spec.rule, &z, &pre);
+        let obj =
+            phases::objective_from_phi(net, &ps, tg, shift.as_ref(), &z, &ph, phi_free.as_deref());
         for (v, o) in values.iter_mut().zip(&obj) {
             *v += term.sign * o.to_f64();
         }
@@ -203,11 +252,26 @@ pub fn lifted_batch_with<T: Real>(
             shift_grad_acc(spec, term, tg, &z[l], h, dh);
         }
         let sign = T::from_f64(term.sign);
-        phases::potential_grad_acc(net, spec.family, spec.rule, &z, sign * inv, &mut grads);
+        phases::potential_grad_acc_pre(
+            net,
+            spec.family,
+            spec.rule,
+            &z,
+            &pre,
+            sign * inv,
+            &mut grads,
+        );
         if spec.family == Family::Hopfield && spec.rule == HiddenRule::Potential {
-            phases::potential_grad_acc(net, spec.family, spec.rule, free, -sign * inv, &mut grads);
+            phases::potential_grad_acc_pre(
+                net,
+                spec.family,
+                spec.rule,
+                free,
+                free_pre,
+                -sign * inv,
+                &mut grads,
+            );
         }
-        let ph = phases::phi(net, spec.family, spec.rule, &z);
         for k in 0..l {
             let s: f64 = (0..n)
                 .map(|i| ph[k][i].to_f64() - phi_free.as_ref().map_or(0.0, |p| p[k][i].to_f64()))

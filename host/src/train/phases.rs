@@ -24,8 +24,8 @@ use super::options::LossKind;
 use super::real::Real;
 
 pub use super::potential::{
-    loss_grad_row, loss_row, objective, objective_shifted, phi, potential_grad_acc, predict,
-    runner_up, softmax,
+    loss_grad_row, loss_row, objective, objective_from_phi, objective_shifted, phi, phi_pre,
+    potential_grad_acc, potential_grad_acc_pre, predict, pres, runner_up, softmax,
 };
 
 /// Fixed-point iterations of the cross-entropy output block.
@@ -153,45 +153,103 @@ pub fn run_shifted<T: Real>(
     tg: Targets<'_>,
     shift: Option<&Mat<T>>,
     z: &mut State<T>,
-    mut trace: Option<Trace<'_, T>>,
+    trace: Option<Trace<'_, T>>,
 ) {
-    let l = net.depth();
-    // a_1 = W_0 x + b_0 never changes (x is fixed): compute it once per phase.
-    let a1 = net.pre(1, &z[0]);
-    let pre = |k: usize, z: &State<T>| {
-        if k == 1 {
-            a1.clone()
-        } else {
-            net.pre(k, &post(net, spec.rule, z, k - 1))
+    run_cached(net, spec, tg, shift, z, None, trace);
+}
+
+/// The pre-activations a_k = W_{k−1} post(z_{k−1}) + b_{k−1} of a state, k = 1 … L (index
+/// k − 1), each computed only when asked for and kept until block k − 1 changes.
+struct PreCache<T> {
+    a: Vec<Option<Mat<T>>>,
+}
+
+impl<T: Real> PreCache<T> {
+    fn new(l: usize) -> Self {
+        PreCache {
+            a: (0..l).map(|_| None).collect(),
         }
-    };
+    }
+
+    /// a_k for the current state.
+    fn get(&mut self, net: &Net<T>, rule: HiddenRule, z: &State<T>, k: usize) -> &Mat<T> {
+        self.a[k - 1].get_or_insert_with(|| net.pre(k, &post(net, rule, z, k - 1)))
+    }
+
+    /// Block k changed: a_{k+1} is stale.
+    fn changed(&mut self, k: usize) {
+        if let Some(slot) = self.a.get_mut(k) {
+            *slot = None;
+        }
+    }
+}
+
+/// As [`run_shifted`]; `a1` (if given) is a_1 = W_0 x + b_0, and the pre-activations a_1 … a_L
+/// of the final state are returned (index k − 1). Every a_k is computed once per change of
+/// z_{k−1} by the same product as [`Net::pre`], so the results are those of computing it afresh
+/// at every use.
+pub fn run_cached<T: Real>(
+    net: &Net<T>,
+    spec: &PhaseSpec<'_, T>,
+    tg: Targets<'_>,
+    shift: Option<&Mat<T>>,
+    z: &mut State<T>,
+    a1: Option<&Mat<T>>,
+    mut trace: Option<Trace<'_, T>>,
+) -> Vec<Mat<T>> {
+    let l = net.depth();
+    let rule = spec.rule;
+    let mut cache = PreCache::new(l);
+    // a_1 = W_0 x + b_0 never changes (x is fixed).
+    cache.a[0] = Some(match a1 {
+        Some(a) => a.clone(),
+        None => net.pre(1, &z[0]),
+    });
     for &u in spec.updates {
         match u {
             Update::Forward(k) => {
-                let a = pre(k, z);
-                z[k] = if spec.rule == HiddenRule::RelaxedPre && k < l {
-                    a
+                let a = cache.get(net, rule, z, k);
+                z[k] = if rule == HiddenRule::RelaxedPre && k < l {
+                    a.clone()
                 } else {
                     a.map(|v| act(net.activation(k), v))
                 };
+                cache.changed(k);
             }
             Update::Output => {
-                let a = pre(l, z);
+                let a = cache.get(net, rule, z, l).clone();
                 z[l] = output_block(spec, tg, shift, a, net.gamma_k(l) / spec.beta);
             }
             Update::Hidden(k) => {
-                let a = pre(k, z);
-                match spec.rule {
-                    HiddenRule::Potential => hidden_potential(net, spec, z, k, &a),
-                    HiddenRule::RelaxedPost => hidden_relaxed_post(net, spec.steps[k], z, k, &a),
-                    HiddenRule::RelaxedPre => hidden_relaxed_pre(net, spec.steps[k], z, k, &a),
+                // a_{k+1} of the current z_k first, then a_k (both cached).
+                cache.get(net, rule, z, k + 1);
+                cache.get(net, rule, z, k);
+                let (a, next) = match (&cache.a[k - 1], &cache.a[k]) {
+                    (Some(a), Some(n)) => (a, n),
+                    _ => unreachable!("both pre-activations were just filled"),
+                };
+                match rule {
+                    HiddenRule::Potential => hidden_potential(net, spec, z, k, a, next),
+                    HiddenRule::RelaxedPost => {
+                        hidden_relaxed_post(net, spec.steps[k], z, k, a, next);
+                    }
+                    HiddenRule::RelaxedPre => {
+                        hidden_relaxed_pre(net, spec.steps[k], z, k, a, next);
+                    }
                 }
+                cache.changed(k);
             }
         }
         if let Some(t) = trace.as_mut() {
             t(u, z);
         }
     }
+    (1..=l)
+        .map(|k| {
+            cache.get(net, rule, z, k);
+            cache.a[k - 1].take().unwrap_or_default()
+        })
+        .collect()
 }
 
 /// The output block minimiser for pre-activations `a` (docs/method.md §4.1): (κa + μ_y e_y + μ_g e_g)/(κ + μ_y + μ_g)
@@ -258,13 +316,14 @@ fn output_block<T: Real>(
     a
 }
 
-/// Hidden block k under the potential; `a` = a_k(z_{k−1}).
+/// Hidden block k under the potential; `a` = a_k(z_{k−1}), `next` = a_{k+1}(z_k).
 fn hidden_potential<T: Real>(
     net: &Net<T>,
     spec: &PhaseSpec<'_, T>,
     z: &mut State<T>,
     k: usize,
     a: &Mat<T>,
+    next: &Mat<T>,
 ) {
     let (fk, fnext) = (net.activation(k), net.activation(k + 1));
     let rho = net.rho(k);
@@ -273,7 +332,8 @@ fn hidden_potential<T: Real>(
     match spec.family {
         Family::FenchelYoung => {
             // z_k ← f_k(z_k + η((a_k − z_k) + ρ_k W_kᵀ(z_{k+1} − f_{k+1}(W_k z_k + b_k)))), as in lifted-core.
-            let mut d = net.pre(k + 1, &z[k]);
+            // `next` = W_k z_k + b_k.
+            let mut d = next.clone();
             for (di, &zi) in d.data.iter_mut().zip(&z[k + 1].data) {
                 *di = zi - act(fnext, *di);
             }
@@ -310,11 +370,18 @@ fn block_value<T: Real>(i: usize, u: &Mat<T>, p: &Mat<T>, v: &Mat<T>, q: &Mat<T>
     half * s1 + half * rho * s2
 }
 
-fn hidden_relaxed_post<T: Real>(net: &Net<T>, eta: T, z: &mut State<T>, k: usize, a: &Mat<T>) {
+/// `a` = a_k(z_{k−1}), `pre_next` = a_{k+1}(z_k).
+fn hidden_relaxed_post<T: Real>(
+    net: &Net<T>,
+    eta: T,
+    z: &mut State<T>,
+    k: usize,
+    a: &Mat<T>,
+    pre_next: &Mat<T>,
+) {
     let (fk, fnext) = (net.activation(k), net.activation(k + 1));
     let rho = net.rho(k);
     let p = a.map(|v| act(fk, v));
-    let pre_next = net.pre(k + 1, &z[k]);
     let f_next = pre_next.map(|v| act(fnext, v));
     let mut d = f_next.clone();
     for ((di, &zi), &ai) in d.data.iter_mut().zip(&z[k + 1].data).zip(&pre_next.data) {
@@ -336,10 +403,17 @@ fn hidden_relaxed_post<T: Real>(net: &Net<T>, eta: T, z: &mut State<T>, k: usize
     }
 }
 
-fn hidden_relaxed_pre<T: Real>(net: &Net<T>, eta: T, z: &mut State<T>, k: usize, a: &Mat<T>) {
+/// `a` = a_k(post z_{k−1}), `q` = a_{k+1}(f_k(u_k)).
+fn hidden_relaxed_pre<T: Real>(
+    net: &Net<T>,
+    eta: T,
+    z: &mut State<T>,
+    k: usize,
+    a: &Mat<T>,
+    q: &Mat<T>,
+) {
     let fk = net.activation(k);
     let rho = net.rho(k);
-    let q = net.pre(k + 1, &z[k].map(|v| act(fk, v)));
     let mut d = z[k + 1].clone();
     for (di, &qi) in d.data.iter_mut().zip(&q.data) {
         *di -= qi;
@@ -353,7 +427,7 @@ fn hidden_relaxed_pre<T: Real>(net: &Net<T>, eta: T, z: &mut State<T>, k: usize,
     }
     let q_cand = net.pre(k + 1, &cand.map(|v| act(fk, v)));
     for i in 0..cand.rows {
-        let old = block_value(i, &z[k], a, &z[k + 1], &q, rho);
+        let old = block_value(i, &z[k], a, &z[k + 1], q, rho);
         let new = block_value(i, &cand, a, &z[k + 1], &q_cand, rho);
         if new <= old {
             z[k].row_mut(i).copy_from_slice(cand.row(i));

@@ -68,10 +68,10 @@ fn residual<T: Real>(
     family: Family,
     rule: HiddenRule,
     z: &State<T>,
+    a: &Mat<T>,
     k: usize,
 ) -> (Mat<T>, Mat<T>) {
     let input = post(net, rule, z, k - 1).into_owned();
-    let a = net.pre(k, &input);
     let f = net.activation(k);
     let mut r = z[k].clone();
     match (rule, family) {
@@ -95,6 +95,13 @@ fn residual<T: Real>(
     (r, input)
 }
 
+/// The pre-activations a_k = W_{k−1} post(z_{k−1}) + b_{k−1} of a state, k = 1 … L (index k − 1).
+pub fn pres<T: Real>(net: &Net<T>, rule: HiddenRule, z: &State<T>) -> Vec<Mat<T>> {
+    (1..=net.depth())
+        .map(|k| net.pre(k, &post(net, rule, z, k - 1)))
+        .collect()
+}
+
 /// Adds `scale`·Σ_i ∇_θ[Σ_k γ_k φ_k(z_i)] to `grads`.
 pub fn potential_grad_acc<T: Real>(
     net: &Net<T>,
@@ -104,8 +111,21 @@ pub fn potential_grad_acc<T: Real>(
     scale: T,
     grads: &mut Grads<T>,
 ) {
+    potential_grad_acc_pre(net, family, rule, z, &pres(net, rule, z), scale, grads);
+}
+
+/// As [`potential_grad_acc`], with the pre-activations `a` of `z` given ([`pres`]).
+pub fn potential_grad_acc_pre<T: Real>(
+    net: &Net<T>,
+    family: Family,
+    rule: HiddenRule,
+    z: &State<T>,
+    a: &[Mat<T>],
+    scale: T,
+    grads: &mut Grads<T>,
+) {
     for k in 1..=net.depth() {
-        let (r, input) = residual(net, family, rule, z, k);
+        let (r, input) = residual(net, family, rule, z, &a[k - 1], k);
         let s = -scale * net.gamma_k(k);
         outer_acc(&r, &input, s, &mut grads.w[k - 1]);
         col_sum_acc(&r, s, &mut grads.b[k - 1]);
@@ -115,10 +135,21 @@ pub fn potential_grad_acc<T: Real>(
 /// φ_k(z_i) for k = 1 … L (outer index k − 1) and every sample i: family A D_k (stable form,
 /// docs/method.md §3.1), family B E_k = ½‖z_k‖² − ⟨z_k, a_k⟩, d_γ ½‖z_k − f_k(a_k)‖² (post) or ½‖u_k − a_k‖² (pre).
 pub fn phi<T: Real>(net: &Net<T>, family: Family, rule: HiddenRule, z: &State<T>) -> Vec<Vec<T>> {
+    phi_pre(net, family, rule, z, &pres(net, rule, z))
+}
+
+/// As [`phi`], with the pre-activations `a` of `z` given ([`pres`]).
+pub fn phi_pre<T: Real>(
+    net: &Net<T>,
+    family: Family,
+    rule: HiddenRule,
+    z: &State<T>,
+    a: &[Mat<T>],
+) -> Vec<Vec<T>> {
     let half = T::from_f64(0.5);
     (1..=net.depth())
         .map(|k| {
-            let a = net.pre(k, &post(net, rule, z, k - 1));
+            let a = &a[k - 1];
             let f = net.activation(k);
             (0..a.rows)
                 .map(|i| {
@@ -166,6 +197,19 @@ pub fn objective_shifted<T: Real>(
     phi_free: Option<&[Vec<T>]>,
 ) -> Vec<T> {
     let ph = phi(net, spec.family, spec.rule, z);
+    objective_from_phi(net, spec, tg, shift, z, &ph, phi_free)
+}
+
+/// As [`objective_shifted`], with φ_k(z) given ([`phi`] or [`phi_pre`]).
+pub fn objective_from_phi<T: Real>(
+    net: &Net<T>,
+    spec: &PhaseSpec<'_, T>,
+    tg: Targets<'_>,
+    shift: Option<&Mat<T>>,
+    z: &State<T>,
+    ph: &[Vec<T>],
+    phi_free: Option<&[Vec<T>]>,
+) -> Vec<T> {
     let l = net.depth();
     let shifted = shift.map(|h| {
         let mut m = h.clone();

@@ -20,7 +20,9 @@ use super::lipmargin::{self, LipMargin};
 use super::log::EpochRecord;
 use super::metrics::{lip_bound, lip_estimate};
 use super::net::Net;
-use super::objectives::{choose_targets, free_state, lifted_batch_with, LiftedSpec};
+use super::objectives::{
+    choose_targets, free_state, free_state_pre, lifted_batch_from, LiftedSpec,
+};
 use super::options::Damping;
 use super::options::MarginLoss;
 use super::options::{MetaGamma, Objective};
@@ -523,13 +525,15 @@ impl<'d> Trainer<'d> {
                 } else {
                     vec![1.0; l + 1]
                 };
-                let free = free_state(&w.net, &self.spec, &st, x, labels);
+                let (free, free_pre) = free_state_pre(&w.net, &self.spec, &st, x, labels);
                 let g = if cfg.objective == Objective::Targeted {
                     choose_targets(cfg.target, &free[l], labels, &mut w.rng)
                 } else {
                     Vec::new()
                 };
-                let r = lifted_batch_with(&w.net, &self.spec, &st, x, labels, &g, &free, margin);
+                let r = lifted_batch_from(
+                    &w.net, &self.spec, &st, x, labels, &g, &free, &free_pre, margin,
+                );
                 (r.loss_sum, r.correct, Some(r.grads), Some(r.gamma_grad))
             }
         };
