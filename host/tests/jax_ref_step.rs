@@ -34,7 +34,7 @@ use lifted_core::Activation;
 /// largest magnitude of the compared array: |ours − ref| ≤ STATE_TOL · max|ref|.
 ///
 /// Both sides are float32 (unit roundoff u = 6e-8) and compute the same formulas in different
-/// orders: matrix products summed in another order (matrixmultiply vs OpenBLAS, up to 784 terms,
+/// orders: matrix products summed in another order (the gemm crate vs OpenBLAS, up to 784 terms,
 /// error ~√n·u ≈ 2e-6 relative in the worst rows), and two algebraically equal forms of the
 /// damped update (ours z + η((a − z) + c), the reference's (a + c + L z)/(1 + L)). Five rounds of
 /// block updates pass these errors on with a gain of about 1 (each update is a contraction

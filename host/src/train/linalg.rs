@@ -1,5 +1,6 @@
 //! Batched dense linear algebra: a row-major matrix type and the three products the training
-//! needs, on `matrixmultiply`'s gemm, split over the batch (or the output rows) with rayon.
+//! needs, on the `gemm` crate (one single-threaded call per chunk), split over the batch (or the
+//! output rows) with rayon.
 //!
 //! **Reproducibility.** Large products are cut into `ceil(rows / threads)`-row chunks of the
 //! *current rayon pool* (small ones run whole), and every output element is one gemm dot product computed inside one chunk, so a result
@@ -7,7 +8,7 @@
 //! ever split across chunks). Reductions over the batch are gemm reductions (weight gradients) or
 //! sequential loops, never parallel folds.
 
-// The GEMM calls go through raw pointers (matrixmultiply's interface); each unsafe block
+// The GEMM calls go through raw pointers (the `gemm` crate's interface); each unsafe block
 // states the bounds it relies on.
 #![allow(unsafe_code)]
 

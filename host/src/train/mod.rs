@@ -16,7 +16,7 @@
 //!   bits (resuming rewrites the other files from the checkpoint).
 //! - All kernels are generic over [`Real`] (f32 for training, f64 for the docs/method.md §6 oracles).
 //! - Randomness: ChaCha8 seeded with `seed` (stream 0: weights; stream 1: shuffles, random
-//!   targets, PGD starts; stream 2: the Lipschitz-margin power-iteration start vectors). Linear algebra runs on `matrixmultiply` in a rayon pool of `threads`
+//!   targets, PGD starts; stream 2: the Lipschitz-margin power-iteration start vectors). Linear algebra runs on the `gemm` crate in a rayon pool of `threads`
 //!   threads, cut into fixed chunks (see [`linalg`]): a seed and a thread count give the same bits.
 //! - Cross-entropy with a lifted objective: the output block is solved by a fixed number of
 //!   fixed-point iterations (see [`phases`]); everything else is unchanged.

@@ -1,7 +1,7 @@
 //! The scalar type of the training kernels: `f32` for training, `f64` for the test oracles
 //! (docs/method.md §6 asks for f64 on tiny networks), so both run the very same code.
 
-// The GEMM calls go through raw pointers (matrixmultiply's interface); each unsafe block
+// The GEMM calls go through raw pointers (the `gemm` crate's interface); each unsafe block
 // states the bounds it relies on.
 #![allow(unsafe_code)]
 
@@ -52,12 +52,13 @@ pub trait Real:
     /// Neither NaN nor infinite.
     fn is_finite(self) -> bool;
 
-    /// `C ← α·A·B + β·C` through `matrixmultiply`; see [`super::linalg::gemm`] for the safe
-    /// wrapper.
+    /// `C ← α·A·B + β·C` through the `gemm` crate (single-threaded: the callers split the work
+    /// themselves); see [`super::linalg::gemm`] for the safe wrapper. With `β = 0`, `C` is not
+    /// read.
     ///
     /// # Safety
     /// Every element addressed by the dimensions and strides must lie inside the buffers, and `c`
-    /// must not overlap `a` or `b` (matrixmultiply's contract).
+    /// must not overlap `a` or `b` (the gemm crate's contract).
     #[allow(clippy::too_many_arguments)]
     unsafe fn gemm_raw(
         m: usize,
@@ -78,7 +79,7 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $gemm:path) => {
+    ($t:ty) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -134,12 +135,37 @@ macro_rules! impl_real {
                 rsc: isize,
                 csc: isize,
             ) {
+                // The gemm crate computes dst ← α·dst + β·lhs·rhs (dst read only when asked),
+                // with (column, row) strides.
+                let read_dst = beta != 0.0;
                 // SAFETY: forwarded contract, see the trait method.
-                unsafe { $gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+                unsafe {
+                    gemm::gemm(
+                        m,
+                        n,
+                        k,
+                        c,
+                        csc,
+                        rsc,
+                        read_dst,
+                        a,
+                        csa,
+                        rsa,
+                        b,
+                        csb,
+                        rsb,
+                        beta,
+                        alpha,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                }
             }
         }
     };
 }
 
-impl_real!(f32, matrixmultiply::sgemm);
-impl_real!(f64, matrixmultiply::dgemm);
+impl_real!(f32);
+impl_real!(f64);
