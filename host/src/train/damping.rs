@@ -2,8 +2,9 @@
 //! strong-convexity monitor and projection (docs/method.md §3.3).
 
 use lifted_core::bounds::monotone_step;
-use lifted_core::bounds::spectral::{power_iteration_lower, spectral_upper};
+use lifted_core::bounds::spectral::{power_iteration_lower, spectral_upper_with};
 
+use super::linalg::gram;
 use super::metrics::sym_eigenvalues;
 use super::net::Net;
 use super::options::Damping;
@@ -16,13 +17,21 @@ fn weights_f32<T: Real>(w: &[T]) -> (Vec<f32>, bool) {
     (v, exact)
 }
 
-/// Sound upper bounds σ̄_k ≥ ‖W_k‖₂ for k = 1 … L−1 (index k − 1), by Gram iteration. Weights
+/// Sound upper bounds σ̄_k ≥ ‖W_k‖₂ for k = 1 … L−1 (index k − 1), by Gram iteration (its f64
+/// Gram products on the GEMM of [`super::linalg::gram`], split over the current pool). Weights
 /// that are not exactly f32 get a relative margin of 1e-6 (far above the f64→f32 rounding).
 pub fn hidden_sigmas<T: Real>(net: &Net<T>, gram_steps: u32) -> Vec<f64> {
     (1..net.depth())
         .map(|k| {
             let (w, exact) = weights_f32(&net.layers[k].w);
-            let s = spectral_upper(&w, net.width(k + 1), net.width(k), gram_steps).upper;
+            let s = spectral_upper_with(
+                &w,
+                net.width(k + 1),
+                net.width(k),
+                gram_steps,
+                &mut gram::<f64>,
+            )
+            .upper;
             if exact {
                 s
             } else {

@@ -224,6 +224,34 @@ pub fn col_sum_acc<T: Real>(r: &Mat<T>, s: T, g: &mut [T]) {
     }
 }
 
+/// `out = A·Aᵀ` for a row-major `n × k` matrix `a` (the Gram products of the spectral bounds,
+/// [`lifted_core::bounds::spectral::spectral_upper_with`]), split over the rows of `out` in the
+/// current pool when large. Every entry is one k-term gemm dot product (no other rounding), as
+/// that function's contract asks.
+pub fn gram<T: Real>(a: &[T], n: usize, k: usize, out: &mut [T]) {
+    assert_eq!(a.len(), n * k, "gram: shape");
+    assert_eq!(out.len(), n * n, "gram: output shape");
+    if n == 0 {
+        return;
+    }
+    if k == 0 {
+        out.fill(T::ZERO);
+        return;
+    }
+    let ch = chunk_rows(n, n * n * k);
+    out.par_chunks_mut(ch * n).enumerate().for_each(|(c, o)| {
+        let rows = o.len() / n;
+        gemm(
+            (rows, k, n),
+            T::ONE,
+            (&a[c * ch * k..], k, 1),
+            (a, 1, k),
+            T::ZERO,
+            (o, n),
+        );
+    });
+}
+
 /// Plain product `A·B` of row-major matrices (single-threaded; small host-side products).
 pub fn matmul<T: Real>(a: &Mat<T>, b: &Mat<T>) -> Mat<T> {
     assert_eq!(a.cols, b.rows, "matmul: inner dimensions differ");

@@ -96,6 +96,32 @@ const UNSEEDED_POWER_STEPS: u32 = 30;
 ///
 /// If `w.len() != rows · cols`.
 pub fn spectral_upper(w: &[f32], rows: usize, cols: usize, gram_steps: u32) -> SpectralBound {
+    spectral_upper_with(w, rows, cols, gram_steps, &mut gram_rows)
+}
+
+/// The Gram products of [`spectral_upper_with`]: `gram(a, n, k, out)` sets the row-major
+/// `n × n` matrix `out` to `A Aᵀ` for the row-major `n × k` matrix `a`.
+///
+/// **Contract** (what the rounding analysis of the module docs needs): every `out[i·n + j]` is a
+/// floating-point (f64) evaluation of the k-term dot product Σ_t a[i, t]·a[j, t] in any order of
+/// summation, with or without fused multiply-adds, and with no other rounding. `out` need not be
+/// exactly symmetric: the bounds use singular values and Frobenius norms only, and
+/// σ₁(XXᵀ) = σ₁(XᵀX) = σ₁(X)².
+pub type GramProduct<'a> = dyn FnMut(&[f64], usize, usize, &mut [f64]) + 'a;
+
+/// As [`spectral_upper`], with the Gram products of the iteration computed by `gram` (for
+/// instance a multithreaded GEMM); sound for any `gram` that keeps the [`GramProduct`] contract.
+///
+/// # Panics
+///
+/// If `w.len() != rows · cols`.
+pub fn spectral_upper_with(
+    w: &[f32],
+    rows: usize,
+    cols: usize,
+    gram_steps: u32,
+    gram: &mut GramProduct<'_>,
+) -> SpectralBound {
     check_shape(w.len(), rows, cols);
     if !all_finite(w) {
         return SpectralBound {
@@ -125,7 +151,7 @@ pub fn spectral_upper(w: &[f32], rows: usize, cols: usize, gram_steps: u32) -> S
     let steps = gram_steps.min(MAX_GRAM_STEPS);
     let mut start = None;
     if steps > 0 {
-        let gram = gram_upper(w, rows, cols, steps);
+        let gram = gram_upper_with(w, rows, cols, steps, gram);
         if gram.upper < upper {
             upper = gram.upper;
             method = SpectralMethod::Gram;
@@ -186,7 +212,19 @@ struct Gram {
 }
 
 /// Gram-iteration bound with `steps ≥ 1` steps; `w` is finite, nonzero and `rows · cols` long.
+#[cfg(test)]
 fn gram_upper(w: &[f32], rows: usize, cols: usize, steps: u32) -> Gram {
+    gram_upper_with(w, rows, cols, steps, &mut gram_rows)
+}
+
+/// As `gram_upper`, with the products computed by `gram` ([`GramProduct`]).
+fn gram_upper_with(
+    w: &[f32],
+    rows: usize,
+    cols: usize,
+    steps: u32,
+    gram: &mut GramProduct<'_>,
+) -> Gram {
     let give_up = Gram {
         upper: f64::INFINITY,
         start: None,
@@ -207,7 +245,7 @@ fn gram_upper(w: &[f32], rows: usize, cols: usize, steps: u32) -> Gram {
         t
     };
     let mut y = vec![0.0f64; n * n];
-    gram_rows(&long, n, k, &mut y);
+    gram(&long, n, k, &mut y);
     // σ₁(W)² ≤ σ₁(Y₁) + Δ₀, Δ₀ = γ_{k+1}‖W‖_F².
     let delta0 = mul_up(gamma_up(count(k).saturating_add(1)), frobenius_sq_upper(w));
 
@@ -225,7 +263,7 @@ fn gram_upper(w: &[f32], rows: usize, cols: usize, steps: u32) -> Gram {
     for _ in 1..steps {
         // σ₁(X_t)² ≤ σ₁(Y_{t+1}) + Δ_t, Δ_t = γ_{n+1}‖X_t‖_F².
         deltas.push(mul_up(gamma_n, frobenius_sq_upper_f64(&x)));
-        gram_rows(&x, n, n, &mut y);
+        gram(&x, n, n, &mut y);
         let Some(e) = rescale(&y, &mut x) else {
             return give_up;
         };
