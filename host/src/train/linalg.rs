@@ -2,10 +2,10 @@
 //! needs, on the `gemm` crate (one single-threaded call per chunk), split over the batch (or the
 //! output rows) with rayon.
 //!
-//! **Reproducibility.** Large products are cut into `ceil(rows / threads)`-row chunks of the
-//! *current rayon pool* (small ones run whole), and every output element is one gemm dot product computed inside one chunk, so a result
-//! depends only on the inputs and the thread count (in practice not even on the latter: no sum is
-//! ever split across chunks). Reductions over the batch are gemm reductions (weight gradients) or
+//! **Reproducibility.** Large products are cut into `ceil(rows / threads)`-row chunks (of the
+//! output, or of the weights for [`affine`]) of the *current rayon pool* (small ones run whole),
+//! and every output element is one gemm dot product computed inside one chunk, so a result
+//! depends only on the inputs and the thread count (no sum is ever split across chunks). Reductions over the batch are gemm reductions (weight gradients) or
 //! sequential loops, never parallel folds.
 
 // The GEMM calls go through raw pointers (the `gemm` crate's interface); each unsafe block
@@ -146,25 +146,59 @@ fn chunk_rows(rows: usize, work: usize) -> usize {
 }
 
 /// `out = x·Wᵀ + 1·bᵀ` for a batch `x: B×n` and `W: m×n` (row-major), i.e. the pre-activations
-/// `a = W z + b` of every sample. Parallel over the batch.
+/// `a = W z + b` of every sample. Large products are split over the rows of `W` (the output
+/// columns), so each thread reads only its share of the weights; each share is computed into
+/// its own buffer and copied into place.
 pub fn affine<T: Real>(x: &Mat<T>, w: &[T], b: &[T], out: &mut Mat<T>) {
     let (n, m) = (x.cols, b.len());
     assert_eq!(w.len(), m * n, "affine: weight shape");
     *out = Mat::zeros(x.rows, m);
-    if x.rows == 0 || m == 0 {
+    let rows = x.rows;
+    if rows == 0 || m == 0 {
         return;
     }
-    let ch = chunk_rows(x.rows, x.rows * n * m);
-    out.data
-        .par_chunks_mut(ch * m)
-        .zip(x.data.par_chunks(ch * n))
-        .for_each(|(o, xi)| {
-            let rows = o.len() / m;
-            for r in o.chunks_exact_mut(m) {
-                r.copy_from_slice(b);
-            }
-            gemm((rows, n, m), T::ONE, (xi, n, 1), (w, 1, n), T::ONE, (o, m));
-        });
+    let bias_rows = |o: &mut [T], b: &[T]| {
+        for r in o.chunks_exact_mut(b.len()) {
+            r.copy_from_slice(b);
+        }
+    };
+    let ch = chunk_rows(m, rows * n * m);
+    if ch >= m {
+        bias_rows(&mut out.data, b);
+        gemm(
+            (rows, n, m),
+            T::ONE,
+            (&x.data, n, 1),
+            (w, 1, n),
+            T::ONE,
+            (&mut out.data, m),
+        );
+        return;
+    }
+    let parts: Vec<Vec<T>> = w
+        .par_chunks(ch * n)
+        .zip(b.par_chunks(ch))
+        .map(|(wc, bc)| {
+            let mc = bc.len();
+            let mut o = vec![T::ZERO; rows * mc];
+            bias_rows(&mut o, bc);
+            gemm(
+                (rows, n, mc),
+                T::ONE,
+                (&x.data, n, 1),
+                (wc, 1, n),
+                T::ONE,
+                (&mut o, mc),
+            );
+            o
+        })
+        .collect();
+    for (c, part) in parts.iter().enumerate() {
+        let (j0, mc) = (c * ch, part.len() / rows);
+        for (dst, src) in out.data.chunks_exact_mut(m).zip(part.chunks_exact(mc)) {
+            dst[j0..j0 + mc].copy_from_slice(src);
+        }
+    }
 }
 
 /// `out = d·W` for a batch `d: B×m` and `W: m×n`: the transposed product `Wᵀ d` of every sample.
