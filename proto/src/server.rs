@@ -216,6 +216,10 @@ pub enum Sent {
         radius_l2: f32,
         /// Certified ℓ∞ radius (0 when refused).
         radius_linf: f32,
+        /// Approximate softmax probability of `class`, in [0, 1], for the device's log
+        /// ([`lifted_core::fast::confidence_approx`], a few per cent off; not part of the frame
+        /// and never used by a certificate).
+        confidence: f32,
     },
     /// [`Response::Error`].
     Error(ErrorFrame),
@@ -233,6 +237,7 @@ impl Sent {
                 margin: a.margin,
                 radius_l2: a.l2.radius,
                 radius_linf: a.linf.radius,
+                confidence: lifted_core::fast::confidence_approx(a.logits.iter(), a.class.into()),
             },
             Response::Error(e) => Sent::Error(*e),
         }

@@ -13,6 +13,7 @@ mod certify;
 pub mod config;
 mod downstream;
 mod error;
+#[cfg(feature = "approx")]
 pub mod fast;
 pub mod format;
 pub mod fp;

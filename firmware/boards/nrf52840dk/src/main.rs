@@ -113,10 +113,12 @@ fn log(event: Event) {
             margin,
             radius_l2,
             radius_linf,
+            confidence,
         }) => defmt::debug!(
-            "answer {}: class {} margin {} radius_l2 {} radius_linf {}",
+            "answer {}: class {} (p ≈ {}) margin {} radius_l2 {} radius_linf {}",
             id,
             class,
+            confidence,
             margin,
             radius_l2,
             radius_linf
