@@ -10,7 +10,6 @@ use serde::Serialize;
 
 use crate::eval::attack::{Attacker, PgdConfig};
 use crate::eval::{accuracy, fraction, stream, Prediction, Target};
-use crate::model::params::{family_name, init_name, schedule_name};
 
 /// The model facts a report repeats.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -47,9 +46,9 @@ impl ModelBrief {
         ModelBrief {
             input_dim: model.input_dim(),
             widths: (1..=model.layers()).map(|k| model.width(k)).collect(),
-            family: family_name(model.family()),
-            init: init_name(model.init()),
-            schedule: schedule_name(model.schedule()),
+            family: model.family().name(),
+            init: model.init().name(),
+            schedule: model.schedule().name(),
             sweeps: model.sweeps(),
             forward_deployment: model.is_forward_deployment(),
             constants_valid: c.valid,
@@ -611,14 +610,4 @@ impl fmt::Display for CertifyReport {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quantiles_interpolate() {
-        let q = Quantiles::of(&[4.0, 1.0, 3.0, 2.0, 0.0]);
-        assert_eq!((q.min, q.median, q.max, q.mean), (0.0, 2.0, 4.0, 2.0));
-        assert!((q.p10 - 0.4).abs() < 1e-12 && (q.p75 - 3.0).abs() < 1e-12);
-        assert_eq!(Quantiles::of(&[]).max, 0.0);
-    }
-}
+mod tests;
