@@ -19,7 +19,7 @@ pub enum Reply {
     Error(ErrorFrame),
 }
 
-/// A connected device: frames in and out over a [`Link`] (or any byte stream).
+/// A connected device: frames in and out over a [`Link`](super::Link) (or any byte stream).
 #[derive(Debug)]
 pub struct Session<L> {
     link: L,

@@ -148,7 +148,10 @@ fn reads_the_legacy_trainer_mirror() {
     });
     let text = legacy.to_string();
     assert!(text.contains("\"ClippedRelu\""), "{text}");
-    assert!(text.contains("\"FenchelYoung\"") || text.contains("\"Hopfield\""), "{text}");
+    assert!(
+        text.contains("\"FenchelYoung\"") || text.contains("\"Hopfield\""),
+        "{text}"
+    );
     assert_eq!(from_json(&text).unwrap(), p);
 }
 
@@ -161,7 +164,10 @@ fn enums_use_the_method_names_in_json_and_text() {
         (serde_json::json!(Init::Forward), "forward"),
         (serde_json::json!(Init::Zero), "zero"),
         (serde_json::json!(Schedule::BwdFwd), "bwd-fwd"),
-        (serde_json::json!(Schedule::BwdFwdTopDown), "bwd-fwd+topdown"),
+        (
+            serde_json::json!(Schedule::BwdFwdTopDown),
+            "bwd-fwd+topdown",
+        ),
         (serde_json::json!(Activation::Relu), "relu"),
         (serde_json::json!(Activation::Identity), "identity"),
     ] {
