@@ -4,6 +4,8 @@
 use super::*;
 use crate::frame::{encode_vec, F32s};
 use lifted_core::write::Blob;
+// The reference path: `infer` and `certify` called directly, not through `infer_and_certify`.
+use lifted_core::{certify, infer, Norm};
 
 /// The model the `serve` programs embed by default.
 const DEMO: &[u8] = include_bytes!("../../../firmware/models/demo.lfm");

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use anyhow::Result;
-use lifted_core::{certify, infer, ModelView, Norm, Workspace};
+use lifted_core::{infer_and_certify, ModelView, Workspace};
 use lifted_proto::frame::{Answer, ErrorKind, Radius};
 use serde::Serialize;
 
@@ -160,19 +160,9 @@ impl OwnedAnswer {
 pub fn host_answer(model: &ModelView<'_>, id: u32, x: &[f32]) -> Result<OwnedAnswer, ErrorKind> {
     let mut buf = vec![0.0f32; Workspace::required(model)];
     let mut ws = Workspace::new(&mut buf);
-    let out = infer(model, x, &mut ws).map_err(|e| match e {
-        lifted_core::Error::InputNonFinite { index } => ErrorKind::InputNonFinite { index },
-        lifted_core::Error::InputOutOfRange { index } => ErrorKind::InputOutOfRange { index },
-        lifted_core::Error::InputLength { expected, got } => ErrorKind::InputLength {
-            expected_bytes: expected.saturating_mul(4),
-            got_bytes: got.saturating_mul(4),
-        },
-        _ => ErrorKind::Inference,
-    })?;
-    let l2 = certify(model, &out, Norm::L2);
-    let linf = certify(model, &out, Norm::Linf);
-    let mut lb = vec![0u8; 4 * out.logits.len()];
-    let mut ib = vec![0u8; 4 * l2.internal.len()];
-    let a = Answer::new(id, &out, &l2, &linf, &mut lb, &mut ib);
+    let c = infer_and_certify(model, x, &mut ws).map_err(lifted_proto::server::input_error)?;
+    let mut lb = vec![0u8; 4 * c.outcome.logits.len()];
+    let mut ib = vec![0u8; 4 * c.l2.internal.len()];
+    let a = Answer::new(id, &c.outcome, &c.l2, &c.linf, &mut lb, &mut ib);
     Ok(OwnedAnswer::from(&a))
 }
