@@ -17,6 +17,9 @@
 //!   test are each the nearest integer to N·250/1797 samples (250 of the 1797 digits), the rest
 //!   is the training pool. The digits written to a file in their embedded order therefore split
 //!   exactly as `--dataset digits` does.
+//! - **Sizes**: a file is read up to [`MAX_DATA_BYTES`] (gzip and `.npz` entries inflate up to as
+//!   much), and the values are checked against the memory limit of [`crate::train::memory`]
+//!   before they are allocated.
 //! - **Errors** name the file and the row and column (rows count samples from 1; columns count
 //!   from 0, as `--label-column INDEX` does, and are named when the CSV has a header).
 
