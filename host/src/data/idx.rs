@@ -325,9 +325,10 @@ pub fn parse_labels(mut bytes: Vec<u8>, classes: usize) -> Result<Vec<u8>, IdxEr
     Ok(bytes)
 }
 
-/// Reads a file, naming it and `fetch_cmd` in the error if it is missing or unreadable.
+/// Reads a file (at most [`crate::limits::MAX_DATA_BYTES`]), naming it and `fetch_cmd` in the
+/// error if it is missing, unreadable or too large.
 fn read_file(path: &Path, fetch_cmd: &str) -> Result<Vec<u8>> {
-    match std::fs::read(path) {
+    match crate::limits::read_at_most(path, crate::limits::MAX_DATA_BYTES) {
         Ok(bytes) => Ok(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             anyhow::bail!("{} missing — run `{fetch_cmd}`", path.display())

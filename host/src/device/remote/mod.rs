@@ -57,7 +57,7 @@ pub struct RemoteArgs {
     pub port: String,
     /// The model blob the firmware was built with (its length and CRC-32 must match the
     /// device's). Default: `firmware/models/demo.lfm` of this repository.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "M.lfm")]
     pub model: Option<PathBuf>,
     /// Data set to stream (digits is embedded; mnist and fashion-mnist need `lifted data fetch`)
     /// [default: digits, unless --data gives your own file].
