@@ -54,6 +54,16 @@ pub fn infer<'w>(
     lifted_core::infer_with(&TargetKernels::default(), model, input, ws)
 }
 
+/// `lifted_core::infer_and_certify` with this target's kernels ([`TargetKernels`]): inference
+/// and both input certificates, bit for bit those of the host.
+pub fn infer_and_certify<'w>(
+    model: &lifted_core::ModelView<'_>,
+    input: &[f32],
+    ws: &'w mut lifted_core::Workspace<'_>,
+) -> Result<lifted_core::Certified<'w>, lifted_core::Error> {
+    lifted_core::infer_and_certify_with(&TargetKernels::default(), model, input, ws)
+}
+
 /// The model blob embedded at build time (`$LIFTED_MODEL`, default `firmware/models/demo.lfm`).
 ///
 /// Zero-copy and 4-byte aligned: `ModelView::new_checked(&MODEL.0)` reads the tensors in place

@@ -114,7 +114,9 @@ pub fn serve<IO: Read + Write>(
         logits,
         internal,
     };
-    let mut server = Server::new(model, ready, bufs, OnShutdown::Stop);
+    // This target's kernels (the hand-written ones on the M4F/M7): the same bits as the host.
+    let kernels = crate::TargetKernels::default();
+    let mut server = Server::new(model, ready, bufs, OnShutdown::Stop).with_kernels(&kernels);
     send(io, server.boot())?;
     let mut chunk = [0u8; 64];
     loop {

@@ -71,3 +71,25 @@ pub fn flag(data: &[u8]) -> (u8, &[u8]) {
         None => (0, data),
     }
 }
+
+/// Checks a data set that `OwnData::parse` accepted: at least one sample and one feature, `dim`
+/// features in [0, 1] per sample, 1 to 256 classes (`classes` if given) and every label below
+/// the class count.
+///
+/// # Panics
+/// If one of these fails (a finding).
+pub fn check_dataset(d: &lifted::data::Dataset, classes: Option<usize>) {
+    assert!(
+        !d.labels.is_empty() && d.dim >= 1,
+        "{} samples of {}",
+        d.labels.len(),
+        d.dim
+    );
+    assert_eq!(d.inputs.len(), d.labels.len() * d.dim);
+    assert!(d.inputs.iter().all(|x| (0.0..=1.0).contains(x)));
+    assert!((1..=256).contains(&d.classes), "{} classes", d.classes);
+    if let Some(c) = classes {
+        assert_eq!(d.classes, c);
+    }
+    assert!(d.labels.iter().all(|&l| usize::from(l) < d.classes));
+}

@@ -114,7 +114,7 @@ pub fn run(args: &DemoArgs) -> Result<DemoOutcome> {
 
     stage(3, "inspect it: what the firmware will need");
     let inspect: crate::model::cli_inspect::InspectArgs =
-        parse("inspect", &[model.display().to_string()])?;
+        parse("inspect", &[s("--model"), model.display().to_string()])?;
     crate::model::cli_inspect::run(&inspect)?;
 
     stage(

@@ -41,7 +41,7 @@ fn train_export_and_inspect_work_in_an_empty_folder() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = lifted_in(dir.path())
-        .args(["inspect", "m.lfm"])
+        .args(["inspect", "--model", "m.lfm"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -1,6 +1,7 @@
 //! One flag name per concept across the commands: the README's "Command-line flags" table is
 //! checked against the commands' arguments, the older radius names are hidden aliases of the
-//! current ones, and `--threads` means the same everywhere.
+//! current ones, the older positional model and data set arguments are hidden and mean the same
+//! as `--model` and `--dataset`, and `--threads` means the same everywhere.
 
 use clap::{Args, Command, FromArgMatches, Subcommand};
 
@@ -39,6 +40,10 @@ fn commands() -> Vec<(String, Command)> {
             "demo",
             lifted::demo::DemoArgs::augment_args(Command::new("demo")),
         ),
+        (
+            "onnx",
+            lifted::model::onnx::OnnxArgs::augment_args(Command::new("onnx")),
+        ),
     ]
     .into_iter()
     .map(|(n, c)| (n.to_owned(), c))
@@ -47,6 +52,10 @@ fn commands() -> Vec<(String, Command)> {
         lifted::experiment::cli::ExperimentCommand::augment_subcommands(Command::new("experiment"));
     for sub in exp.get_subcommands() {
         v.push((format!("experiment {}", sub.get_name()), sub.clone()));
+    }
+    let data = lifted::data::cli::DataCommand::augment_subcommands(Command::new("data"));
+    for sub in data.get_subcommands() {
+        v.push((format!("data {}", sub.get_name()), sub.clone()));
     }
     v
 }
@@ -63,8 +72,14 @@ fn arg<'c>(cmd: &'c Command, long: &str) -> Option<&'c clap::Arg> {
     cmd.get_arguments().find(|a| a.get_long() == Some(long))
 }
 
-/// One row of the README's flag table: flags, commands, older names with their command.
-type Row = (Vec<String>, Vec<String>, Vec<(String, String)>);
+/// One row of the README's flag table: flags, commands, older names with their command, older
+/// positional arguments (value name) with their command.
+type Row = (
+    Vec<String>,
+    Vec<String>,
+    Vec<(String, String)>,
+    Vec<(String, String)>,
+);
 
 /// The rows of the README's flag table.
 fn readme_rows() -> Vec<Row> {
@@ -99,18 +114,26 @@ fn readme_rows() -> Vec<Row> {
             .map(str::to_owned)
             .collect();
         let mut old = Vec::new();
+        let mut positional = Vec::new();
         for part in cells[4].split("),").filter(|p| !p.trim().is_empty()) {
-            let (f, cmd) = part
+            let (f, cmds) = part
                 .split_once('(')
-                .expect("older names end with (`command`)");
-            let cmd = cmd
-                .trim()
-                .trim_end_matches(')')
-                .trim_matches('`')
-                .to_owned();
-            old.extend(flags(f).into_iter().map(|o| (o, cmd.clone())));
+                .expect("older names end with (`command`, …)");
+            let cmds: Vec<String> = cmds
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect();
+            assert!(!cmds.is_empty(), "no command in `{part}`");
+            for cmd in &cmds {
+                old.extend(flags(f).into_iter().map(|o| (o, cmd.clone())));
+                if let Some(p) = f.strip_prefix("a positional ") {
+                    positional.push((p.trim().trim_matches('`').to_owned(), cmd.clone()));
+                }
+            }
         }
-        rows.push((flags(cells[2]), names, old));
+        rows.push((flags(cells[2]), names, old, positional));
     }
     rows
 }
@@ -120,7 +143,8 @@ fn the_readme_table_matches_the_commands() {
     let rows = readme_rows();
     assert!(rows.len() >= 10, "{rows:?}");
     let mut checked = 0;
-    for (flags, names, old) in &rows {
+    let mut positionals = 0;
+    for (flags, names, old, positional) in &rows {
         assert!(
             !flags.is_empty() && !names.is_empty(),
             "{flags:?} {names:?}"
@@ -149,8 +173,112 @@ fn the_readme_table_matches_the_commands() {
                 "--{o} should be hidden"
             );
         }
+        for (value, name) in positional {
+            let cmd = command(name);
+            let a = cmd
+                .get_positionals()
+                .find(|a| {
+                    a.get_value_names()
+                        .is_some_and(|v| v.iter().any(|n| n.as_str() == value))
+                })
+                .unwrap_or_else(|| panic!("`lifted {name}` takes no positional {value}"));
+            assert!(
+                a.is_hide_set(),
+                "the positional {value} of `lifted {name}` is shown"
+            );
+            assert!(
+                !a.is_required_set(),
+                "the positional {value} of `lifted {name}` is required"
+            );
+            positionals += 1;
+        }
     }
-    assert!(checked > 40, "{checked}");
+    assert!(checked > 60, "{checked}");
+    assert_eq!(positionals, 3);
+}
+
+/// No command shows a positional argument for a concept that has a flag elsewhere: the model
+/// blob and the data set are `--model` and `--dataset` everywhere.
+#[test]
+fn model_and_data_set_are_flags_in_every_command() {
+    for (name, cmd) in commands() {
+        for a in cmd.get_positionals().filter(|a| !a.is_hide_set()) {
+            let value = a
+                .get_value_names()
+                .map(|v| {
+                    v.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            assert!(
+                !["M.lfm", "DATASET", "MODEL"].contains(&value.as_str()),
+                "`lifted {name}` takes {value} as a positional argument"
+            );
+        }
+        for flag in ["model", "dataset"] {
+            if let Some(a) = arg(&cmd, flag) {
+                assert!(!a.is_positional(), "{name}");
+            }
+        }
+    }
+    for name in ["certify", "evaluate", "remote", "inspect", "onnx"] {
+        let cmd = command(name);
+        let a = arg(&cmd, "model").unwrap_or_else(|| panic!("`lifted {name}` has no --model"));
+        let v = a.get_value_names().unwrap();
+        assert_eq!(v[0].as_str(), "M.lfm", "{name}");
+    }
+}
+
+/// The older positional forms parse to the same arguments as the flags.
+#[test]
+fn older_positional_forms_mean_the_flags() {
+    use lifted::data::cli::DataCommand;
+    use lifted::model::cli_inspect::InspectArgs;
+    let inspect = |args: &[&str]| {
+        let cmd = InspectArgs::augment_args(Command::new("inspect"));
+        let m = cmd
+            .try_get_matches_from(std::iter::once(&"inspect").chain(args))
+            .map_err(|e| e.to_string())?;
+        let a = InspectArgs::from_arg_matches(&m).map_err(|e| e.to_string())?;
+        Ok::<_, String>((a.model_path().unwrap().to_owned(), a.json))
+    };
+    let new = inspect(&["--model", "m.lfm", "--json"]).unwrap();
+    assert_eq!(new, ("m.lfm".into(), true));
+    assert_eq!(inspect(&["m.lfm", "--json"]).unwrap(), new);
+    let e = inspect(&["a.lfm", "--model", "b.lfm"]).unwrap_err();
+    assert!(e.contains("cannot be used with"), "{e}");
+    let e = inspect(&["--json"]).unwrap_err();
+    assert!(e.contains("--model <M.lfm>"), "{e}");
+
+    let data = |args: &[&str]| {
+        let cmd = DataCommand::augment_subcommands(Command::new("data"));
+        let m = cmd
+            .try_get_matches_from(std::iter::once(&"data").chain(args))
+            .map_err(|e| e.to_string())?;
+        match DataCommand::from_arg_matches(&m).map_err(|e| e.to_string())? {
+            DataCommand::Info(a) => Ok(format!("info {:?}", a.dataset.or(a.dataset_argument))),
+            DataCommand::Fetch(a) => {
+                Ok::<_, String>(format!("fetch {:?}", a.dataset.or(a.dataset_argument)))
+            }
+        }
+    };
+    assert_eq!(
+        data(&["info", "--dataset", "mnist"]).unwrap(),
+        "info Some(Mnist)"
+    );
+    assert_eq!(data(&["info", "mnist"]).unwrap(), "info Some(Mnist)");
+    assert_eq!(
+        data(&["fetch", "--dataset", "fashion-mnist"]).unwrap(),
+        "fetch Some(FashionMnist)"
+    );
+    assert_eq!(
+        data(&["fetch", "fashion-mnist"]).unwrap(),
+        "fetch Some(FashionMnist)"
+    );
+    let e: String = data(&["info"]).unwrap_err();
+    assert!(e.contains("--dataset <DATASET>"), "{e}");
 }
 
 #[test]

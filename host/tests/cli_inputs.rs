@@ -447,7 +447,7 @@ fn an_endless_or_huge_model_file_is_refused() {
     let (_d, m) = model();
     let limit = "64 MiB";
     if Path::new("/dev/zero").exists() {
-        fails_with(&["inspect", "/dev/zero"], &["/dev/zero", limit]);
+        fails_with(&["inspect", "--model", "/dev/zero"], &["/dev/zero", limit]);
         fails_with(
             &["certify", "--model", "/dev/zero", "--dataset", "digits"],
             &["/dev/zero", limit],
@@ -469,7 +469,7 @@ fn an_endless_or_huge_model_file_is_refused() {
     let f = std::fs::File::create(&big).unwrap();
     f.set_len(lifted::model::file::MAX_MODEL_BYTES + 1).unwrap();
     drop(f);
-    fails_with(&["inspect", s(&big)], &["big.lfm", limit]);
+    fails_with(&["inspect", "--model", s(&big)], &["big.lfm", limit]);
     fails_with(
         &["evaluate", "--model", s(&big), "--dataset", "digits"],
         &["big.lfm", limit],
@@ -477,7 +477,7 @@ fn an_endless_or_huge_model_file_is_refused() {
     // A real model is read in full.
     let bytes = lifted::model::file::read_model_bytes(m, "hint").unwrap();
     assert_eq!(bytes, std::fs::read(m).unwrap());
-    ok(&["inspect", s(m)]);
+    ok(&["inspect", "--model", s(m)]);
 }
 
 // ---- plot: training-log values --------------------------------------------------------------------
@@ -551,4 +551,26 @@ fn plot_refuses_bad_values_in_a_log() {
     let fine = dir.path().join("fine.csv");
     std::fs::write(&fine, format!("{header}{good}")).unwrap();
     ok(&["plot", "--log", s(&fine), "--out", s(&png)]);
+}
+
+// ---- Standard output closed early ---------------------------------------------------------------
+
+/// `lifted inspect --model M | head -1`: the reader has closed the pipe when `lifted` writes; the
+/// write fails with a broken pipe, which used to panic ("failed printing to stdout") and now ends
+/// the process quietly with the status of a SIGPIPE (141).
+#[test]
+fn a_closed_standard_output_ends_quietly() {
+    let (_d, m) = model();
+    // A pipe whose read end is closed before the process starts: every write fails.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lifted"))
+        .args(["inspect", "--model", s(m)])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(o.status.code(), Some(141), "{err}");
 }

@@ -497,7 +497,7 @@ fn missing_files_name_the_file_and_the_fetch_command() {
     std::fs::create_dir(&dir).unwrap();
     let m = message(data::load(DatasetKind::Mnist, Some(&dir), None));
     let want = format!(
-        "{} missing — run `lifted data fetch mnist --data-dir {}`",
+        "{} missing — run `lifted data fetch --dataset mnist --data-dir {}`",
         dir.join("train-labels-idx1-ubyte").display(),
         tmp.path().display()
     );
@@ -508,7 +508,9 @@ fn missing_files_name_the_file_and_the_fetch_command() {
     std::fs::remove_file(dir.join("train-images-idx3-ubyte")).unwrap();
     let m = message(data::load(DatasetKind::FashionMnist, Some(&dir), None));
     assert!(
-        m.contains("train-images-idx3-ubyte missing — run `lifted data fetch fashion-mnist"),
+        m.contains(
+            "train-images-idx3-ubyte missing — run `lifted data fetch --dataset fashion-mnist"
+        ),
         "{m}"
     );
 }
@@ -535,7 +537,7 @@ fn lifted() -> Command {
 #[test]
 fn cli_info_digits_json() {
     let out = lifted()
-        .args(["data", "info", "digits", "--json"])
+        .args(["data", "info", "--dataset", "digits", "--json"])
         .output()
         .unwrap();
     assert!(
@@ -590,7 +592,10 @@ fn cli_info_balanced_subset() {
 
 #[test]
 fn cli_info_text_and_errors() {
-    let out = lifted().args(["data", "info", "digits"]).output().unwrap();
+    let out = lifted()
+        .args(["data", "info", "--dataset", "digits"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("digits:train"), "{text}");
@@ -598,7 +603,7 @@ fn cli_info_text_and_errors() {
 
     let tmp = tempfile::tempdir().unwrap();
     let out = lifted()
-        .args(["data", "info", "mnist", "--data-dir"])
+        .args(["data", "info", "--dataset", "mnist", "--data-dir"])
         .arg(tmp.path())
         .output()
         .unwrap();
@@ -606,12 +611,15 @@ fn cli_info_text_and_errors() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("train-labels-idx1-ubyte missing"), "{err}");
     assert!(
-        err.contains("run `lifted data fetch mnist --data-dir"),
+        err.contains("run `lifted data fetch --dataset mnist --data-dir"),
         "{err}"
     );
     assert!(!err.contains("backtrace"), "{err}");
 
-    let out = lifted().args(["data", "info", "cifar"]).output().unwrap();
+    let out = lifted()
+        .args(["data", "info", "--dataset", "cifar"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -664,7 +672,7 @@ fn cli_fetch_skips_verified_files() {
     };
     let root = m.parent().unwrap();
     let out = lifted()
-        .args(["data", "fetch", "all", "--data-dir"])
+        .args(["data", "fetch", "--dataset", "all", "--data-dir"])
         .arg(root)
         .output()
         .unwrap();

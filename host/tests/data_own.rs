@@ -527,3 +527,69 @@ fn train_and_certify_on_a_csv_file_match_the_builtin_digits() {
     let e = cli::fails(&["certify", "--model", cli::s(&model)]);
     assert!(e.contains("--dataset") || e.contains("--data"), "{e}");
 }
+
+/// Inputs that used to overflow, read without end or allocate without bound: a zero-sample array
+/// whose feature dims multiply beyond `usize` (an overflow panic), a file larger than the data
+/// limit (read whole before, `/dev/zero` without end), and a data set above the memory limit
+/// (`LIFTED_MAX_MEMORY`), each refused with a message that names the file, the problem and the
+/// fix.
+#[test]
+fn oversized_inputs_are_refused_before_they_are_allocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let npz = dir.path().join("huge.npz");
+    write_npz_raw(
+        &npz,
+        &[
+            ("x", npy("<f4", &[0, 1 << 32, 1 << 32], &[])),
+            ("y", npy("<i8", &[0], &[])),
+        ],
+    );
+    let e = err(&own(&npz, "0,1"));
+    assert!(
+        e.contains("huge.npz: array `x` has shape [0, 4294967296, 4294967296]")
+            && e.contains("too many features"),
+        "{e}"
+    );
+
+    // A sparse file one byte above the limit: refused by its size, before it is read.
+    let big = dir.path().join("big.csv");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(lifted::limits::MAX_DATA_BYTES + 1).unwrap();
+    let mut o = own(&big, "0,1");
+    o.label_column = Some("0".into());
+    let e = err(&o);
+    assert!(
+        e.contains("cannot read") && e.contains("big.csv") && e.contains("larger than 1024 MiB"),
+        "{e}"
+    );
+    // An endless file is cut at the limit (the bound is tested on /dev/zero in limits.rs).
+
+    // 3 rows of 4 values, counted before parsing as 13 (a value per comma or line end, plus one)
+    // of 12 bytes each (f64 while read, then f32): 156 bytes.
+    let csv = dir.path().join("small.csv");
+    std::fs::write(&csv, "0,1,2,3\n1,2,3,4\n0,0,0,0\n").unwrap();
+    let out = dir.path().join("run");
+    let train = |limit: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lifted"))
+            .args(["train", "--data", cli::s(&csv), "--input-range", "0,16"])
+            .args(["--label-column", "0", "--epochs", "1", "--quiet"])
+            .args(["--out", cli::s(&out)])
+            .env("LIFTED_MAX_MEMORY", limit)
+            .output()
+            .unwrap()
+    };
+    let o = train("100");
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.contains(
+            "small.csv: the data set (at most 13 values) needs about 156 bytes of memory, more \
+             than the 100 bytes of LIFTED_MAX_MEMORY"
+        ) && e.contains("use a smaller file"),
+        "{e}"
+    );
+    assert!(!out.exists(), "the run folder was created");
+    // Above the estimate the data passes this check (training then needs far more).
+    let e = String::from_utf8_lossy(&train("156").stderr).into_owned();
+    assert!(!e.contains("the data set"), "{e}");
+}

@@ -63,7 +63,7 @@ fn hopfield_top_down_at_k0_certifies_only_what_holds() {
             "3e-3",
         ],
     );
-    let info = ok(&["inspect", s(&model), "--json", "--verify"]);
+    let info = ok(&["inspect", "--model", s(&model), "--json", "--verify"]);
     let info: serde_json::Value = serde_json::from_str(&info).unwrap();
     assert_eq!(info["forward_deployment"], false, "{info}");
     assert_eq!(
@@ -113,7 +113,7 @@ fn constants_that_understate_the_weights_are_refused() {
     let honest = std::fs::read(&model).unwrap();
     let params = ModelParams::from_view(&ModelView::new_checked(&honest).unwrap());
     // The honest blob verifies.
-    let text = ok(&["inspect", s(&model), "--verify"]);
+    let text = ok(&["inspect", "--model", s(&model), "--verify"]);
     assert!(text.contains("verified"), "{text}");
 
     for (name, edit) in [
@@ -139,9 +139,9 @@ fn constants_that_understate_the_weights_are_refused() {
         let bad = dir.path().join("bad.lfm");
         std::fs::write(&bad, resealed(&params, edit)).unwrap();
         // It loads (CRC and structure are fine) …
-        ok(&["inspect", s(&bad)]);
+        ok(&["inspect", "--model", s(&bad)]);
         // … but neither verification nor certification accepts it.
-        let err = fails(&["inspect", s(&bad), "--verify"]);
+        let err = fails(&["inspect", "--model", s(&bad), "--verify"]);
         assert!(err.contains("understate"), "{name}: {err}");
         let err = fails(&["certify", "--model", s(&bad), "--dataset", "digits"]);
         assert!(err.contains("understate"), "{name}: {err}");
@@ -154,7 +154,7 @@ fn constants_that_understate_the_weights_are_refused() {
     // Norms the loader can re-derive from the weights are refused when the blob is opened.
     let bad = dir.path().join("bad-norm.lfm");
     std::fs::write(&bad, resealed(&params, |c| c.layers[1].w_inf *= 0.5)).unwrap();
-    let err = fails(&["inspect", s(&bad)]);
+    let err = fails(&["inspect", "--model", s(&bad)]);
     assert!(err.contains("below the norms of the weights"), "{err}");
 
     // Larger constants are sound (merely loose) and accepted.

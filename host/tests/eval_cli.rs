@@ -182,14 +182,15 @@ fn evaluate_json_parses() {
 #[test]
 fn inspect_shows_the_model() {
     let (_, _, model) = fixture();
-    let v: serde_json::Value = serde_json::from_str(&ok(&["inspect", s(model), "--json"])).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&["inspect", "--model", s(model), "--json"])).unwrap();
     assert_eq!(v["input_dim"], 64);
     assert_eq!(v["family"], "fenchel-young");
     assert_eq!(v["sweeps"], 5);
     assert_eq!(v["flash"]["blob"], std::fs::metadata(model).unwrap().len());
     assert!(v["ram"]["workspace_bytes"].as_u64().unwrap() > 0);
     assert_eq!(v["certificate"]["valid"], true);
-    let text = ok(&["inspect", s(model)]);
+    let text = ok(&["inspect", "--model", s(model)]);
     assert!(
         text.contains("64 → 32 → 10") && text.contains("RAM") && text.contains("flash"),
         "{text}"
@@ -333,7 +334,7 @@ fn bad_inputs_give_clear_errors() {
         e.contains("nope.json") && e.contains("best.params.json"),
         "{e}"
     );
-    let e = fails(&["inspect", s(pj)]);
+    let e = fails(&["inspect", "--model", s(pj)]);
     assert!(
         e.contains("not a lifted model blob") && e.contains("lifted export"),
         "{e}"
@@ -357,7 +358,7 @@ fn bad_inputs_give_clear_errors() {
     corrupt[mid] ^= 0x40;
     let p = tmp.join("corrupt.lfm");
     std::fs::write(&p, &corrupt).unwrap();
-    let e = fails(&["inspect", s(&p)]);
+    let e = fails(&["inspect", "--model", s(&p)]);
     assert!(e.contains("CRC-32") && e.contains("damaged"), "{e}");
     let p = tmp.join("truncated.lfm");
     std::fs::write(&p, &bytes[..bytes.len() - 100]).unwrap();
@@ -374,7 +375,7 @@ fn bad_inputs_give_clear_errors() {
     old[n..].copy_from_slice(&crc.to_le_bytes());
     let p = tmp.join("old.lfm");
     std::fs::write(&p, &old).unwrap();
-    let e = fails(&["inspect", s(&p)]);
+    let e = fails(&["inspect", "--model", s(&p)]);
     assert!(
         e.contains("version 0 is not supported") && e.contains("re-export"),
         "{e}"
@@ -446,5 +447,5 @@ fn bad_inputs_give_clear_errors() {
         "--data-dir",
         s(&tmp.join("no-data")),
     ]);
-    assert!(e.contains("lifted data fetch mnist"), "{e}");
+    assert!(e.contains("lifted data fetch --dataset mnist"), "{e}");
 }

@@ -316,3 +316,86 @@ fn cli_export_from_safetensors_matches_export_from_params() {
     let e = cli::fails(&["export", "--out", cli::s(&a)]);
     assert!(e.contains("--params"), "{e}");
 }
+
+/// Found by the `safetensors` fuzz target: a finite but huge weight of the output layer
+/// (2 · 10³¹) makes the sweep contraction factor q overflow f32 while every other constant stays
+/// finite. The exporter stored the certificate as valid with q = ∞, and the blob it wrote did not
+/// load ("a bug in the exporter"). An overflowing q now marks the certificate invalid, as any
+/// other overflowing constant does: the blob loads and the model never certifies.
+#[test]
+fn weights_whose_contraction_overflows_export_a_blob_that_never_certifies() {
+    let w1 = [
+        0.5, -0.25, 0.125, 0.0, 0.25, 0.5, -0.5, 0.75, -0.125, 0.0, 0.25, 1.0,
+    ];
+    let t = vec![
+        ("0.weight".to_owned(), Dtype::F32, vec![3, 4], le_bytes(&w1)),
+        (
+            "0.bias".to_owned(),
+            Dtype::F32,
+            vec![3],
+            le_bytes(&[0.0, 0.5, -0.5]),
+        ),
+        (
+            "2.weight".to_owned(),
+            Dtype::F32,
+            vec![2, 3],
+            le_bytes(&[2e31, 0.0, 0.0, 0.25, 0.5, -0.75]),
+        ),
+        (
+            "2.bias".to_owned(),
+            Dtype::F32,
+            vec![2],
+            le_bytes(&[0.125, -0.125]),
+        ),
+    ];
+    let p = import_bytes(&file(&t), &ImportOptions::default()).unwrap();
+    let c = lifted_core::bounds::compute(&p, &Limits::default());
+    assert!(!c.cert.contraction.is_finite(), "{:?}", c.cert);
+    let blob = build_blob(&p, &Limits::default()).unwrap();
+    let model = open(&blob).unwrap();
+    let cert = model.header().cert;
+    assert!(!cert.valid, "{cert:?}");
+    // Inference still runs; no radius is certified.
+    let mut buf = vec![0.0f32; Workspace::required(&model)];
+    let mut ws = Workspace::new(&mut buf);
+    let o = infer(&model, &[0.0, 0.0, 0.0, 0.0], &mut ws).unwrap();
+    assert_eq!(certify(&model, &o, Norm::L2).radius, 0.0);
+    assert_eq!(certify(&model, &o, Norm::Linf).radius, 0.0);
+}
+
+/// Sizes a file declares are checked against its bytes: a shape of 2³² × 2³² with 8 bytes of
+/// data is refused as a malformed file, and a file above the import limit (a sparse file here;
+/// `/dev/zero` is cut at the limit) is refused by its size before it is read.
+#[test]
+fn huge_declared_shapes_and_oversized_files_are_refused() {
+    let header =
+        br#"{"0.weight":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#;
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header);
+    bytes.extend_from_slice(&[0; 8]);
+    let e = format!(
+        "{:#}",
+        import_bytes(&bytes, &ImportOptions::default()).unwrap_err()
+    );
+    assert!(e.contains("not a safetensors file"), "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.safetensors");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(lifted::limits::MAX_SAFETENSORS_BYTES + 1)
+        .unwrap();
+    let e = cli::fails(&[
+        "export",
+        "--safetensors",
+        cli::s(&big),
+        "--out",
+        cli::s(&dir.path().join("m.lfm")),
+    ]);
+    assert!(
+        e.contains("cannot read")
+            && e.contains("big.safetensors")
+            && e.contains("larger than 256 MiB"),
+        "{e}"
+    );
+}

@@ -98,7 +98,7 @@ impl<'a> F32s<'a> {
     }
 
     /// The values (a trailing partial value is ignored).
-    pub fn iter(&self) -> impl Iterator<Item = f32> + 'a {
+    pub fn iter(&self) -> impl Iterator<Item = f32> + Clone + 'a {
         self.0
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4])))

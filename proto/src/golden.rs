@@ -25,7 +25,7 @@
 
 use core::fmt::{self, Write};
 
-use lifted_core::{Certificate, Error, ModelView, Outcome, Rejection};
+use lifted_core::{Certificate, Certified, Error, ModelView, Rejection};
 
 /// Magic bytes of a golden input file.
 pub const MAGIC: [u8; 4] = *b"LGI1";
@@ -350,10 +350,14 @@ pub fn write_result(
     w: &mut dyn Write,
     index: usize,
     label: u8,
-    result: &Result<(Outcome<'_>, Certificate, Certificate), Error>,
+    result: &Result<Certified<'_>, Error>,
 ) -> fmt::Result {
     write!(w, "sample {index} label {label}")?;
-    let (out, l2, linf) = match result {
+    let Certified {
+        outcome: out,
+        l2,
+        linf,
+    } = match result {
         Ok(r) => r,
         Err(e) => return write!(w, " error {e}"),
     };
@@ -394,14 +398,14 @@ pub struct Tally {
 
 impl Tally {
     /// Counts one result.
-    pub fn add(
-        &mut self,
-        label: u8,
-        result: &Result<(Outcome<'_>, Certificate, Certificate), Error>,
-    ) {
+    pub fn add(&mut self, label: u8, result: &Result<Certified<'_>, Error>) {
         self.inputs += 1;
         match result {
-            Ok((out, l2, linf)) => {
+            Ok(Certified {
+                outcome: out,
+                l2,
+                linf,
+            }) => {
                 if out.class == usize::from(label) {
                     self.correct += 1;
                     self.certified_l2 += u32::from(l2.radius > 0.0);

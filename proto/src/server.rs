@@ -53,7 +53,9 @@
 //! range — each gives a [`Response::Error`]. Buffers are fixed and caller-owned ([`Buffers`]);
 //! nothing is allocated.
 
-use lifted_core::{certify, infer, Error, ModelView, Norm, Workspace, MAX_LAYERS};
+use lifted_core::{
+    infer_and_certify_with, Error, Kernels, ModelView, Portable, Workspace, MAX_LAYERS,
+};
 
 use crate::frame::{
     self, Answer, Deframed, Deframer, ErrorFrame, ErrorKind, Ready, Request, Response,
@@ -216,6 +218,10 @@ pub enum Sent {
         radius_l2: f32,
         /// Certified ℓ∞ radius (0 when refused).
         radius_linf: f32,
+        /// Approximate softmax probability of `class`, in [0, 1], for the device's log
+        /// ([`lifted_core::fast::confidence_approx`], a few per cent off; not part of the frame
+        /// and never used by a certificate).
+        confidence: f32,
     },
     /// [`Response::Error`].
     Error(ErrorFrame),
@@ -233,6 +239,7 @@ impl Sent {
                 margin: a.margin,
                 radius_l2: a.l2.radius,
                 radius_linf: a.linf.radius,
+                confidence: lifted_core::fast::confidence_approx(a.logits.iter(), a.class.into()),
             },
             Response::Error(e) => Sent::Error(*e),
         }
@@ -256,9 +263,10 @@ pub enum Step<'t> {
 }
 
 /// The protocol state of a device: the frame being received, the model and the buffers.
-#[derive(Debug)]
 pub struct Server<'a> {
     model: &'a ModelView<'a>,
+    /// The matrix products of the inference ([`Server::with_kernels`]; portable by default).
+    kernels: &'a dyn Kernels,
     ready: Ready,
     on_shutdown: OnShutdown,
     /// [`Buffers::check`] passed at construction.
@@ -269,6 +277,18 @@ pub struct Server<'a> {
     workspace: &'a mut [f32],
     logits: &'a mut [u8],
     internal: &'a mut [u8],
+}
+
+impl core::fmt::Debug for Server<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Server")
+            .field("model", &self.model)
+            .field("ready", &self.ready)
+            .field("on_shutdown", &self.on_shutdown)
+            .field("fits", &self.fits)
+            .field("deframer", &self.deframer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Server<'a> {
@@ -295,6 +315,7 @@ impl<'a> Server<'a> {
         } = bufs;
         Server {
             model,
+            kernels: &Portable,
             ready,
             on_shutdown,
             fits,
@@ -312,6 +333,14 @@ impl<'a> Server<'a> {
         &self.ready
     }
 
+    /// Runs the inference with `kernels` (e.g. a target's hand-written kernels, which give the
+    /// same bits as the portable ones) instead of [`Portable`].
+    #[must_use]
+    pub fn with_kernels(mut self, kernels: &'a dyn Kernels) -> Self {
+        self.kernels = kernels;
+        self
+    }
+
     /// The unsolicited [`Response::Ready`] a device sends once when it starts, so that a host
     /// seeing one mid-session knows the device was reset.
     pub fn boot(&mut self) -> Step<'_> {
@@ -323,6 +352,7 @@ impl<'a> Server<'a> {
     pub fn push(&mut self, byte: u8) -> Step<'_> {
         let Server {
             model,
+            kernels,
             ready,
             on_shutdown,
             fits,
@@ -370,15 +400,13 @@ impl<'a> Server<'a> {
                     } else if let (true, Some(xs)) = (*fits, xs) {
                         values.copy_to(xs);
                         let mut ws = Workspace::new(&mut workspace[..]);
-                        match infer(model, xs, &mut ws) {
-                            Ok(out) => {
-                                let l2 = certify(model, &out, Norm::L2);
-                                let linf = certify(model, &out, Norm::Linf);
+                        match infer_and_certify_with(*kernels, model, xs, &mut ws) {
+                            Ok(c) => {
                                 let answer = Answer::new(
                                     id,
-                                    &out,
-                                    &l2,
-                                    &linf,
+                                    &c.outcome,
+                                    &c.l2,
+                                    &c.linf,
                                     &mut logits[..],
                                     &mut internal[..],
                                 );
@@ -401,7 +429,9 @@ fn error(id: u32, kind: ErrorKind) -> Response<'static> {
     Response::Error(ErrorFrame { id: Some(id), kind })
 }
 
-fn input_error(e: Error) -> ErrorKind {
+/// The error frame kind the device sends for an inference error (the host's `lifted remote`
+/// predicts device answers with the same mapping).
+pub fn input_error(e: Error) -> ErrorKind {
     match e {
         Error::InputNonFinite { index } => ErrorKind::InputNonFinite { index },
         Error::InputOutOfRange { index } => ErrorKind::InputOutOfRange { index },

@@ -11,8 +11,10 @@ extern crate alloc;
 
 mod certify;
 pub mod config;
+mod decide;
 mod downstream;
 mod error;
+#[cfg(feature = "approx")]
 pub mod fast;
 pub mod format;
 pub mod fp;
@@ -37,6 +39,7 @@ pub mod write;
 
 pub use certify::{certify, Certificate, Norm, Rejection};
 pub use config::{Activation, Family, Init, Schedule, MAX_LAYERS, MAX_SWEEPS};
+pub use decide::{infer_and_certify, infer_and_certify_with, Certified};
 pub use downstream::{downstream, downstream_scratch};
 pub use error::Error;
 pub use format::{BoundMethod, CertSpec, Header, LayerBounds, LayerSpec, FORMAT_VERSION};

@@ -16,8 +16,8 @@ use core::fmt::{self, Write};
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hio;
-use lifted_firmware::infer;
-use lifted_firmware::lifted_core::{certify, ModelView, Norm, Workspace};
+use lifted_firmware::infer_and_certify;
+use lifted_firmware::lifted_core::{ModelView, Workspace};
 use lifted_firmware::{exit, hprintln, MODEL};
 use lifted_proto::golden::{self, Golden, Tally};
 
@@ -135,11 +135,7 @@ fn main() -> ! {
             }
         };
         let mut workspace = Workspace::new(&mut ws[..]);
-        let result = infer(&model, x, &mut workspace).map(|o| {
-            let l2 = certify(&model, &o, Norm::L2);
-            let linf = certify(&model, &o, Norm::Linf);
-            (o, l2, linf)
-        });
+        let result = infer_and_certify(&model, x, &mut workspace);
         tally.add(label, &result);
         line.emit(&mut out, |w| golden::write_result(w, index, label, &result));
         index += 1;

@@ -15,7 +15,7 @@
 //! - Splits follow docs/method.md §7.1 and are seeded and deterministic; see [`split`].
 //!
 //! Errors name the file and the command that fixes it, e.g. "data/mnist/train-images-idx3-ubyte
-//! missing — run `lifted data fetch mnist`".
+//! missing — run `lifted data fetch --dataset mnist`".
 
 pub mod cli;
 pub mod digits;
@@ -120,7 +120,7 @@ impl DatasetKind {
     #[must_use]
     pub fn fetch_command(self, data_dir: Option<&Path>) -> String {
         match data_dir {
-            None => format!("lifted data fetch {}", self.name()),
+            None => format!("lifted data fetch --dataset {}", self.name()),
             Some(d) => {
                 // `fetch --data-dir R` writes R/<name>/; suggest R so that both forms of
                 // `--data-dir` (the folder itself or its parent) find the files afterwards.
@@ -129,7 +129,7 @@ impl DatasetKind {
                     _ => d,
                 };
                 format!(
-                    "lifted data fetch {} --data-dir {}",
+                    "lifted data fetch --dataset {} --data-dir {}",
                     self.name(),
                     root.display()
                 )
@@ -597,14 +597,14 @@ mod tests {
     #[test]
     fn fetch_command_suggests_the_data_root() {
         let k = DatasetKind::Mnist;
-        assert_eq!(k.fetch_command(None), "lifted data fetch mnist");
+        assert_eq!(k.fetch_command(None), "lifted data fetch --dataset mnist");
         assert_eq!(
             k.fetch_command(Some(Path::new("/x/mnist"))),
-            "lifted data fetch mnist --data-dir /x"
+            "lifted data fetch --dataset mnist --data-dir /x"
         );
         assert_eq!(
             k.fetch_command(Some(Path::new("/x/y"))),
-            "lifted data fetch mnist --data-dir /x/y"
+            "lifted data fetch --dataset mnist --data-dir /x/y"
         );
     }
 

@@ -17,6 +17,9 @@
 //!   test are each the nearest integer to N·250/1797 samples (250 of the 1797 digits), the rest
 //!   is the training pool. The digits written to a file in their embedded order therefore split
 //!   exactly as `--dataset digits` does.
+//! - **Sizes**: a file is read up to [`MAX_DATA_BYTES`] (gzip and `.npz` entries inflate up to as
+//!   much), and the values are checked against the memory limit of [`crate::train::memory`]
+//!   before they are allocated.
 //! - **Errors** name the file and the row and column (rows count samples from 1; columns count
 //!   from 0, as `--label-column INDEX` does, and are named when the CSV has a header).
 
@@ -28,6 +31,8 @@ use serde::{Deserialize, Serialize};
 
 use super::npy::{parse_npy, Npy};
 use super::{idx, split, Dataset};
+use crate::limits::{read_at_most, MAX_DATA_BYTES};
+use crate::npz::npy_header;
 
 /// The `--data` flags (also the `[data.own]` table of a training config).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
@@ -147,25 +152,36 @@ impl OwnData {
     /// Reads every sample, checked and mapped to [0, 1].
     ///
     /// # Errors
-    /// No file, a missing or malformed flag, an unreadable or malformed file, a feature outside
-    /// the input range or a label that is not an integer 0 … C−1; the message names the file and
-    /// the row and column.
+    /// No file, a missing or malformed flag, an unreadable, malformed or too large file (more
+    /// than [`MAX_DATA_BYTES`], or more values than fit the memory limit of
+    /// [`crate::train::memory`]), a feature outside the input range or a label that is not an
+    /// integer 0 … C−1; the message names the file and the row and column.
     pub fn read(&self) -> Result<Dataset> {
         let path = self.file.as_deref().context("--data FILE missing")?;
-        let range = self.input_range.as_deref().with_context(|| {
-            format!(
-                "{}: --input-range LO,HI is required with --data (the range the features lie in, \
-                 e.g. 0,255 for 8-bit pixels; it is mapped to [0, 1])",
-                path.display()
-            )
-        })?;
-        let (lo, hi) =
-            crate::model::import_safetensors::parse_range(range).context("--input-range")?;
+        // Flags first: a missing flag is reported before a large file is read.
+        self.required_flags(path)?;
+        let bytes = read_bytes(path)?;
+        let labels = match (Format::of(path), self.labels.as_deref()) {
+            (Format::Idx, Some(l)) => Some(read_bytes(l)?),
+            _ => None,
+        };
+        self.parse(bytes, labels)
+    }
+
+    /// As [`Self::read`], from the bytes of the data file (and, for an IDX file, of the
+    /// `--labels` file) instead of reading the files: the format and the names in messages still
+    /// come from the paths of `--data` and `--labels`.
+    ///
+    /// # Errors
+    /// As [`Self::read`].
+    pub fn parse(&self, bytes: Vec<u8>, labels: Option<Vec<u8>>) -> Result<Dataset> {
+        let path = self.file.as_deref().context("--data FILE missing")?;
+        let (lo, hi) = self.required_flags(path)?;
         let file = path.display().to_string();
         let table = match Format::of(path) {
-            Format::Npz => read_npz(path, self)?,
-            Format::Csv => read_csv(path, self)?,
-            Format::Idx => read_idx(path, self)?,
+            Format::Npz => read_npz(&file, bytes, self)?,
+            Format::Csv => read_csv(&file, bytes, self)?,
+            Format::Idx => read_idx(&file, bytes, labels, self)?,
         };
         let Table {
             dim,
@@ -227,6 +243,34 @@ impl OwnData {
     }
 }
 
+impl OwnData {
+    /// Checks the flags `path`'s format requires and returns the input range.
+    fn required_flags(&self, path: &Path) -> Result<(f32, f32)> {
+        let file = path.display();
+        let range = self.input_range.as_deref().with_context(|| {
+            format!(
+                "{file}: --input-range LO,HI is required with --data (the range the features lie \
+                 in, e.g. 0,255 for 8-bit pixels; it is mapped to [0, 1])"
+            )
+        })?;
+        let range =
+            crate::model::import_safetensors::parse_range(range).context("--input-range")?;
+        match Format::of(path) {
+            Format::Csv => ensure!(
+                self.label_column.is_some(),
+                "{file}: --label-column NAME|INDEX is required for a CSV file"
+            ),
+            Format::Idx => ensure!(
+                self.labels.is_some(),
+                "{file}: not .npz or .csv, so read as IDX images; --labels FILE (the IDX labels) \
+                 is required"
+            ),
+            Format::Npz => {}
+        }
+        Ok(range)
+    }
+}
+
 /// Samples as read, before scaling.
 struct Table {
     dim: usize,
@@ -246,21 +290,35 @@ fn label_value(v: f64) -> Option<i64> {
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    read_at_most(path, MAX_DATA_BYTES).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Refuses a data set of `values` features (held as f64 while read, then as f32) when it does
+/// not fit the memory limit, before it is allocated.
+fn check_memory(file: &str, values: u64) -> Result<()> {
+    crate::train::memory::check_bytes(
+        &format!("{file}: the data set (at most {values} values)"),
+        values.saturating_mul(8 + 4),
+        "use a smaller file",
+    )
 }
 
 // ---------------------------------------------------------------- CSV
 
-fn read_csv(path: &Path, o: &OwnData) -> Result<Table> {
-    let file = path.display().to_string();
+fn read_csv(file: &str, bytes: Vec<u8>, o: &OwnData) -> Result<Table> {
     let spec = o
         .label_column
         .as_deref()
         .with_context(|| format!("{file}: --label-column NAME|INDEX is required for a CSV file"))?;
-    let bytes = idx::decompress(read_bytes(path)?)
+    let bytes = idx::decompress(bytes)
         .map_err(anyhow::Error::new)
-        .with_context(|| format!("{file}: corrupt gzip"))?;
+        .with_context(|| format!("{file}: cannot decompress the gzip data"))?;
     let text = String::from_utf8(bytes).with_context(|| format!("{file}: not UTF-8 text"))?;
+    // At most one value per comma or line end.
+    check_memory(
+        file,
+        text.bytes().filter(|&b| b == b',' || b == b'\n').count() as u64 + 1,
+    )?;
     let mut lines = text
         .lines()
         .enumerate()
@@ -361,11 +419,9 @@ fn read_csv(path: &Path, o: &OwnData) -> Result<Table> {
 
 // ---------------------------------------------------------------- NPZ
 
-fn read_npz(path: &Path, o: &OwnData) -> Result<Table> {
-    let file = path.display().to_string();
+fn read_npz(file: &str, bytes: Vec<u8>, o: &OwnData) -> Result<Table> {
     let x_name = o.x_array.clone().unwrap_or_else(|| "x".to_owned());
     let y_name = o.y_array.clone().unwrap_or_else(|| "y".to_owned());
-    let bytes = read_bytes(path)?;
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .with_context(|| format!("{file}: not a .npz (zip) file"))?;
     let names: Vec<String> = zip
@@ -384,9 +440,20 @@ fn read_npz(path: &Path, o: &OwnData) -> Result<Table> {
                     .join(", ")
             )
         })?;
+        // Bounded: a small compressed entry may inflate without end.
         let mut buf = Vec::new();
-        f.read_to_end(&mut buf)
+        (&mut f)
+            .take(MAX_DATA_BYTES + 1)
+            .read_to_end(&mut buf)
             .with_context(|| format!("{file}: reading array `{name}`"))?;
+        ensure!(
+            buf.len() as u64 <= MAX_DATA_BYTES,
+            "{file}: array `{name}` decompresses to more than {} MiB, the most a data file may \
+             have — use a smaller file",
+            MAX_DATA_BYTES >> 20
+        );
+        let header = npy_header(&buf).with_context(|| format!("{file}: array `{name}`"))?;
+        check_memory(file, header.count as u64)?;
         parse_npy(&buf).with_context(|| format!("{file}: array `{name}`"))
     };
     let x = get(&x_name, "--x-array")?;
@@ -396,7 +463,16 @@ fn read_npz(path: &Path, o: &OwnData) -> Result<Table> {
         "{file}: array `{x_name}` is a scalar; expected shape (N, features…)"
     );
     let n = x.shape[0];
-    let dim: usize = x.shape[1..].iter().product();
+    // The product of every dim but the first: it can overflow when the first is 0.
+    let dim = x.shape[1..]
+        .iter()
+        .try_fold(1usize, |p, &d| p.checked_mul(d))
+        .with_context(|| {
+            format!(
+                "{file}: array `{x_name}` has shape {:?}; its samples have too many features",
+                x.shape
+            )
+        })?;
     ensure!(
         y.shape.len() == 1 && y.shape[0] == n,
         "{file}: array `{y_name}` has shape {:?}; expected ({n},) to match `{x_name}` {:?}",
@@ -433,19 +509,19 @@ fn read_npz(path: &Path, o: &OwnData) -> Result<Table> {
 
 // ---------------------------------------------------------------- IDX
 
-fn read_idx(path: &Path, o: &OwnData) -> Result<Table> {
-    let file = path.display().to_string();
+fn read_idx(file: &str, bytes: Vec<u8>, labels: Option<Vec<u8>>, o: &OwnData) -> Result<Table> {
     let labels_path = o.labels.as_deref().with_context(|| {
         format!(
             "{file}: not .npz or .csv, so read as IDX images; --labels FILE (the IDX labels) is \
              required"
         )
     })?;
-    let images = idx::decompress_idx(read_bytes(path)?, idx::IMAGES_MAGIC)
+    let label_bytes = labels.with_context(|| format!("{file}: the labels file is missing"))?;
+    let images = idx::decompress_idx(bytes, idx::IMAGES_MAGIC)
         .and_then(idx::parse_images)
         .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
     let lfile = labels_path.display().to_string();
-    let labels = idx::decompress_idx(read_bytes(labels_path)?, idx::LABELS_MAGIC)
+    let labels = idx::decompress_idx(label_bytes, idx::LABELS_MAGIC)
         .and_then(|b| idx::parse_labels(b, 256))
         .map_err(|e| anyhow::anyhow!("{lfile}: {e}"))?;
     ensure!(
@@ -454,6 +530,7 @@ fn read_idx(path: &Path, o: &OwnData) -> Result<Table> {
         labels.len(),
         images.count
     );
+    check_memory(file, images.pixels.len() as u64)?;
     let cols = images.cols;
     Ok(Table {
         dim: images.rows * images.cols,

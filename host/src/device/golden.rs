@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use lifted_core::write::Blob;
-use lifted_core::{certify, infer, ModelView, Norm, Workspace};
+use lifted_core::{infer_and_certify, ModelView, Workspace};
 use lifted_proto::golden::{self, Golden, Tally};
 
 /// The lines the `golden` program must print for `model_blob` and `golden_file`.
@@ -39,11 +39,7 @@ pub fn expected_lines(model_blob: &[u8], golden_file: &[u8]) -> Result<Vec<Strin
     while let Some(next) = samples.next_input(&mut pixels, &mut x) {
         let label = next.map_err(|e| format!("golden file, sample {index}: {e}"))?;
         let mut ws = Workspace::new(&mut buf);
-        let result = infer(&model, &x, &mut ws).map(|o| {
-            let l2 = certify(&model, &o, Norm::L2);
-            let linf = certify(&model, &o, Norm::Linf);
-            (o, l2, linf)
-        });
+        let result = infer_and_certify(&model, &x, &mut ws);
         tally.add(label, &result);
         let _ = golden::write_result(&mut line, index, label, &result);
         lines.push(std::mem::take(&mut line));

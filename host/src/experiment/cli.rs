@@ -47,6 +47,11 @@ pub struct RunArgs {
     /// Print the grid outcome as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Refuse a job whose memory estimate (parameters, Adam state, gradients, checkpoint text,
+    /// activations) exceeds SIZE (e.g. 512M, 8G), as `lifted train --max-memory` [default:
+    /// $LIFTED_MAX_MEMORY, else the available memory].
+    #[arg(long, value_name = "SIZE", value_parser = crate::train::memory::parse_size)]
+    pub max_memory: Option<u64>,
 }
 
 /// Flags of `lifted experiment report`.
@@ -94,6 +99,9 @@ pub fn run_command(cmd: &ExperimentCommand) -> Result<()> {
         ExperimentCommand::Run(a) => {
             if let Some(t) = a.threads {
                 crate::limits::check_max("--threads", t, crate::limits::MAX_THREADS)?;
+            }
+            if let Some(bytes) = a.max_memory {
+                crate::train::memory::set_limit(bytes);
             }
             let exp = load(&a.file, a.results.as_ref())?;
             let out = run(

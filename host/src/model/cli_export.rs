@@ -100,7 +100,10 @@ pub fn run(args: &ExportArgs) -> Result<ExportSummary> {
         if let Some((npz, json)) = &s.sidecar {
             println!("sidecar {} and {}", npz.display(), json.display());
         }
-        println!("inspect it with: lifted inspect {}", s.blob.display());
+        println!(
+            "inspect it with: lifted inspect --model {}",
+            s.blob.display()
+        );
     }
     Ok(s)
 }

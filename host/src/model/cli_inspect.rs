@@ -1,8 +1,8 @@
 //! `lifted inspect`: dimensions, configuration, constants and memory needs of a model blob.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::model::file::{open, read_blob};
@@ -12,13 +12,22 @@ use crate::model::verify::verify_constants;
 /// Arguments of `lifted inspect`.
 #[derive(Debug, Clone, Args)]
 #[command(
+    override_usage = "lifted inspect [OPTIONS] --model <M.lfm>",
     after_help = "Flash bytes are the blob's parts (the firmware reads weights in place); RAM bytes are the \
-inference workspace (lifted_core::Workspace::required_bytes) plus the input vector.\n\nExample: lifted inspect model.lfm"
+inference workspace (lifted_core::Workspace::required_bytes) plus the input vector.\n\nExample: lifted inspect --model model.lfm"
 )]
 pub struct InspectArgs {
     /// The model blob (.lfm).
-    #[arg(value_name = "M.lfm")]
-    pub model: PathBuf,
+    #[arg(
+        long,
+        value_name = "M.lfm",
+        required_unless_present = "model_argument",
+        conflicts_with = "model_argument"
+    )]
+    pub model: Option<PathBuf>,
+    /// The model blob as a positional argument: the older form of `--model`, hidden.
+    #[arg(value_name = "M.lfm", hide = true)]
+    pub model_argument: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -28,14 +37,28 @@ pub struct InspectArgs {
     pub verify: bool,
 }
 
+impl InspectArgs {
+    /// The model blob: `--model`, or the older positional argument.
+    ///
+    /// # Errors
+    /// Neither was given (the command line parser refuses that first).
+    pub fn model_path(&self) -> Result<&Path> {
+        self.model
+            .as_deref()
+            .or(self.model_argument.as_deref())
+            .context("--model M.lfm missing: give the model blob to inspect")
+    }
+}
+
 /// Runs `lifted inspect`.
 ///
 /// # Errors
 /// Missing file, or a blob `lifted_core` refuses (the message names the problem and the fix).
 pub fn run(args: &InspectArgs) -> Result<Inspection> {
-    let blob = read_blob(&args.model)?;
+    let path = args.model_path()?;
+    let blob = read_blob(path)?;
     let model = open(&blob)?;
-    let mut info = inspect(&args.model.display().to_string(), &model, &blob);
+    let mut info = inspect(&path.display().to_string(), &model, &blob);
     if args.verify {
         info.verification = Some(verify_constants(&model));
     }
@@ -45,7 +68,7 @@ pub fn run(args: &InspectArgs) -> Result<Inspection> {
         print!("{info}");
     }
     if let Some(v) = &info.verification {
-        v.require(&args.model.display().to_string())?;
+        v.require(&path.display().to_string())?;
     }
     Ok(info)
 }

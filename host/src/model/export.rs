@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::model::file::open;
 use crate::model::inspect::method_name;
-use crate::model::params::{activation_name, family_name, init_name, schedule_name, validate};
+use crate::model::params::validate;
 use crate::npz::{write_npz, Array};
 
 /// Value of the sidecar's `format` field.
@@ -167,7 +167,7 @@ pub fn sidecar_json(
                 "layer": k,
                 "width": s.width,
                 "fan_in": model.width(k - 1),
-                "activation": activation_name(s.activation),
+                "activation": s.activation.to_string(),
                 "gamma": s.gamma, "rho": s.rho, "step": s.step,
                 "weights": format!("W{}", k - 1), "bias": format!("b{}", k - 1),
                 "bounds": {
@@ -193,9 +193,9 @@ pub fn sidecar_json(
         "input_dim": model.input_dim(),
         "input_range": [h.input_min, h.input_max],
         "widths": (1..=model.layers()).map(|k| model.width(k)).collect::<Vec<_>>(),
-        "family": family_name(model.family()),
-        "init": init_name(model.init()),
-        "schedule": schedule_name(model.schedule()),
+        "family": model.family().name(),
+        "init": model.init().name(),
+        "schedule": model.schedule().name(),
         "sweeps": model.sweeps(),
         "forward_deployment": model.is_forward_deployment(),
         "layers": layers,

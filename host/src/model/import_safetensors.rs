@@ -20,7 +20,6 @@
 //!   computes the certificate constants as for any other model.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::path::Path;
 
 use anyhow::{bail, ensure, Context, Result};
@@ -84,9 +83,11 @@ pub fn parse_activation(s: &str) -> Result<Activation> {
 /// Reads `path` and builds the model parameters (see the module docs).
 ///
 /// # Errors
-/// The file cannot be read or parsed, or [`import_bytes`] rejects it; the message names the file.
+/// The file cannot be read, is larger than [`crate::limits::MAX_SAFETENSORS_BYTES`] or cannot be
+/// parsed, or [`import_bytes`] rejects it; the message names the file.
 pub fn import_file(path: &Path, opts: &ImportOptions) -> Result<ModelParams> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = crate::limits::read_at_most(path, crate::limits::MAX_SAFETENSORS_BYTES)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let mut params = import_bytes(&bytes, opts).with_context(|| format!("{}", path.display()))?;
     let name = path
         .file_name()

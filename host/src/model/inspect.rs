@@ -9,8 +9,6 @@ use lifted_core::{
 };
 use serde::Serialize;
 
-use crate::model::params::{activation_name, family_name, init_name, schedule_name};
-
 /// One layer (block z_k and `W_{k−1}`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LayerInfo {
@@ -253,7 +251,7 @@ pub fn inspect(path: &str, model: &ModelView<'_>, blob: &Blob) -> Inspection {
                 layer: k,
                 width: model.width(k),
                 fan_in: model.width(k - 1),
-                activation: activation_name(s.activation),
+                activation: s.activation.to_string(),
                 gamma: s.gamma,
                 rho: s.rho,
                 step: s.step,
@@ -301,9 +299,9 @@ pub fn inspect(path: &str, model: &ModelView<'_>, blob: &Blob) -> Inspection {
         class_names: (0..model.classes())
             .filter_map(|c| model.class_name(c).map(str::to_owned))
             .collect(),
-        family: family_name(model.family()),
-        init: init_name(model.init()),
-        schedule: schedule_name(model.schedule()),
+        family: model.family().name(),
+        init: model.init().name(),
+        schedule: model.schedule().name(),
         sweeps: model.sweeps(),
         forward_deployment: model.is_forward_deployment(),
         updates: Updates::new(

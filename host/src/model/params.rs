@@ -50,9 +50,9 @@ struct ParamsFile {
     version: u32,
     input_dim: usize,
     input_range: (f32, f32),
-    family: FamilyJson,
-    init: InitJson,
-    schedule: ScheduleJson,
+    family: Family,
+    init: Init,
+    schedule: Schedule,
     sweeps: u16,
     layers: Vec<LayerJson>,
     #[serde(default)]
@@ -73,38 +73,9 @@ struct LayerJson {
     bias: Vec<f32>,
 }
 
-/// JSON names of [`Family`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FamilyJson {
-    /// [`Family::FenchelYoung`].
-    FenchelYoung,
-    /// [`Family::Hopfield`].
-    Hopfield,
-}
-
-/// JSON names of [`Init`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum InitJson {
-    /// [`Init::Forward`].
-    Forward,
-    /// [`Init::Zero`].
-    Zero,
-}
-
-/// JSON names of [`Schedule`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ScheduleJson {
-    /// [`Schedule::BwdFwd`].
-    #[serde(rename = "bwd-fwd")]
-    BwdFwd,
-    /// [`Schedule::BwdFwdTopDown`].
-    #[serde(rename = "bwd-fwd+topdown")]
-    BwdFwdTopDown,
-}
-
-/// JSON form of [`Activation`].
+/// JSON form of [`Activation`]: `"identity"`, `"relu"` or `{"clipped-relu": h}` (the bound
+/// without the field name that serde gives lifted-core's struct variant). Family, init and
+/// schedule use lifted-core's own serde names.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActivationJson {
@@ -114,60 +85,6 @@ pub enum ActivationJson {
     Relu,
     /// [`Activation::ClippedRelu`] with its bound.
     ClippedRelu(f32),
-}
-
-impl From<Family> for FamilyJson {
-    fn from(f: Family) -> Self {
-        match f {
-            Family::FenchelYoung => Self::FenchelYoung,
-            Family::Hopfield => Self::Hopfield,
-        }
-    }
-}
-
-impl From<FamilyJson> for Family {
-    fn from(f: FamilyJson) -> Self {
-        match f {
-            FamilyJson::FenchelYoung => Self::FenchelYoung,
-            FamilyJson::Hopfield => Self::Hopfield,
-        }
-    }
-}
-
-impl From<Init> for InitJson {
-    fn from(i: Init) -> Self {
-        match i {
-            Init::Forward => Self::Forward,
-            Init::Zero => Self::Zero,
-        }
-    }
-}
-
-impl From<InitJson> for Init {
-    fn from(i: InitJson) -> Self {
-        match i {
-            InitJson::Forward => Self::Forward,
-            InitJson::Zero => Self::Zero,
-        }
-    }
-}
-
-impl From<Schedule> for ScheduleJson {
-    fn from(s: Schedule) -> Self {
-        match s {
-            Schedule::BwdFwd => Self::BwdFwd,
-            Schedule::BwdFwdTopDown => Self::BwdFwdTopDown,
-        }
-    }
-}
-
-impl From<ScheduleJson> for Schedule {
-    fn from(s: ScheduleJson) -> Self {
-        match s {
-            ScheduleJson::BwdFwd => Self::BwdFwd,
-            ScheduleJson::BwdFwdTopDown => Self::BwdFwdTopDown,
-        }
-    }
 }
 
 impl From<Activation> for ActivationJson {
@@ -187,43 +104,6 @@ impl From<ActivationJson> for Activation {
             ActivationJson::Relu => Self::Relu,
             ActivationJson::ClippedRelu(bound) => Self::ClippedRelu { bound },
         }
-    }
-}
-
-/// The docs/method.md §9 name of a family (`fenchel-young` | `hopfield`).
-#[must_use]
-pub fn family_name(f: Family) -> &'static str {
-    match f {
-        Family::FenchelYoung => "fenchel-young",
-        Family::Hopfield => "hopfield",
-    }
-}
-
-/// The docs/method.md §9 name of an init (`forward` | `zero`).
-#[must_use]
-pub fn init_name(i: Init) -> &'static str {
-    match i {
-        Init::Forward => "forward",
-        Init::Zero => "zero",
-    }
-}
-
-/// The docs/method.md §9 name of a schedule (`bwd-fwd` | `bwd-fwd+topdown`).
-#[must_use]
-pub fn schedule_name(s: Schedule) -> &'static str {
-    match s {
-        Schedule::BwdFwd => "bwd-fwd",
-        Schedule::BwdFwdTopDown => "bwd-fwd+topdown",
-    }
-}
-
-/// A short name of an activation (`identity`, `relu`, `clipped-relu(h)`).
-#[must_use]
-pub fn activation_name(a: Activation) -> String {
-    match a {
-        Activation::Identity => "identity".to_owned(),
-        Activation::Relu => "relu".to_owned(),
-        Activation::ClippedRelu { bound } => format!("clipped-relu({bound})"),
     }
 }
 
@@ -352,9 +232,9 @@ pub fn to_json(params: &ModelParams) -> Result<String> {
         version: PARAMS_VERSION,
         input_dim: params.input_dim,
         input_range: params.input_range,
-        family: params.family.into(),
-        init: params.init.into(),
-        schedule: params.schedule.into(),
+        family: params.family,
+        init: params.init,
+        schedule: params.schedule,
         sweeps: params.sweeps,
         layers,
         class_names: params.class_names.clone(),
@@ -490,9 +370,9 @@ pub fn from_json(text: &str) -> Result<ModelParams> {
     let params = ModelParams {
         input_dim: file.input_dim,
         input_range: file.input_range,
-        family: file.family.into(),
-        init: file.init.into(),
-        schedule: file.schedule.into(),
+        family: file.family,
+        init: file.init,
+        schedule: file.schedule,
         sweeps: file.sweeps,
         layers,
         class_names: file.class_names,
@@ -529,162 +409,4 @@ pub fn load_params(path: &Path) -> Result<ModelParams> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn save_params_failure_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("best.params.json");
-        fs::create_dir(&target).unwrap();
-        fs::write(target.join("keep"), b"x").unwrap();
-        let e = format!("{:#}", save_params(&target, &tiny()).unwrap_err());
-        assert!(e.contains("best.params.json"), "{e}");
-        assert!(
-            !dir.path().join(".best.params.json.tmp").exists(),
-            "temp file left behind"
-        );
-    }
-
-    fn tiny() -> ModelParams {
-        let mut s = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            // Values of every magnitude, including subnormals and exact ties of the f64 path.
-            let e = (s % 80) as i32 - 60;
-            let m = (s >> 20) as f32 / (1u64 << 44) as f32;
-            let v = (1.0 + m) * 2f32.powi(e);
-            if s & 1 == 0 {
-                v
-            } else {
-                -v
-            }
-        };
-        let mut layer = |rows: usize, cols: usize, act| LayerParams {
-            weights: (0..rows * cols).map(|_| next()).collect(),
-            bias: (0..rows).map(|_| next()).collect(),
-            activation: act,
-            gamma: 0.5,
-            rho: 2.0,
-            step: 0.125,
-        };
-        ModelParams {
-            input_dim: 5,
-            input_range: (0.0, 1.0),
-            family: Family::Hopfield,
-            init: Init::Zero,
-            schedule: Schedule::BwdFwdTopDown,
-            sweeps: 3,
-            layers: vec![
-                layer(4, 5, Activation::ClippedRelu { bound: 2.5 }),
-                layer(3, 4, Activation::Relu),
-                layer(2, 3, Activation::Identity),
-            ],
-            class_names: vec!["no".into(), "yes".into()],
-            metadata: "{\"seed\":7}".into(),
-        }
-    }
-
-    #[test]
-    fn round_trip_is_bit_exact() {
-        let p = tiny();
-        let text = to_json(&p).unwrap();
-        let q = from_json(&text).unwrap();
-        assert_eq!(p, q);
-        for (a, b) in p.layers.iter().zip(&q.layers) {
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&a.weights), bits(&b.weights));
-            assert_eq!(bits(&a.bias), bits(&b.bias));
-        }
-        assert!(text.contains("\"clipped-relu\": 2.5"));
-        assert!(text.contains("\"bwd-fwd+topdown\""));
-    }
-
-    #[test]
-    fn many_random_f32_survive_json() {
-        let mut s = 12345u64;
-        let values: Vec<f32> = (0..200_000)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                f32::from_bits((s >> 32) as u32)
-            })
-            .filter(|v| v.is_finite())
-            .collect();
-        let text = serde_json::to_string(&values).unwrap();
-        let back: Vec<f32> = serde_json::from_str(&text).unwrap();
-        assert!(values
-            .iter()
-            .zip(&back)
-            .all(|(a, b)| a.to_bits() == b.to_bits()));
-    }
-
-    #[test]
-    fn refuses_bad_files_with_reasons() {
-        let p = tiny();
-        let mut nan = p.clone();
-        nan.layers[1].weights[5] = f32::NAN;
-        let e = to_json(&nan).unwrap_err().to_string();
-        assert!(e.contains("layer 2") && e.contains("diverged"), "{e}");
-
-        let text = to_json(&p).unwrap();
-        let e = from_json(&text.replace("lifted-params", "other"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("not a lifted parameter file"), "{e}");
-        let e = from_json(&text.replace("\"version\": 1", "\"version\": 9"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("version 9"), "{e}");
-        let e = format!(
-            "{:#}",
-            from_json(&text.replace("\"gamma\"", "\"gama\"")).unwrap_err()
-        );
-        assert!(e.contains("gama"), "{e}");
-        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        v["layers"][1]["weights"][0].as_array_mut().unwrap().pop();
-        let e = from_json(&v.to_string()).unwrap_err().to_string();
-        assert!(e.contains("layer 2: weight row 0"), "{e}");
-        let e = from_json("{").unwrap_err().to_string();
-        assert!(e.contains("not valid JSON"), "{e}");
-    }
-
-    #[test]
-    fn reads_the_legacy_trainer_mirror() {
-        let p = tiny();
-        let layers: Vec<serde_json::Value> = p
-            .layers
-            .iter()
-            .map(|l| {
-                serde_json::json!({"weights": l.weights, "bias": l.bias, "activation": l.activation,
-                    "gamma": l.gamma, "rho": l.rho, "step": l.step})
-            })
-            .collect();
-        let legacy = serde_json::json!({
-            "input_dim": p.input_dim, "input_range": p.input_range, "family": p.family, "init": p.init,
-            "schedule": p.schedule, "sweeps": p.sweeps, "layers": layers,
-            "class_names": p.class_names, "metadata": p.metadata,
-        });
-        assert!(legacy.to_string().contains("\"ClippedRelu\""));
-        assert_eq!(from_json(&legacy.to_string()).unwrap(), p);
-    }
-
-    #[test]
-    fn save_and_load_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("best.params.json");
-        save_params(&path, &tiny()).unwrap();
-        assert_eq!(load_params(&path).unwrap(), tiny());
-        let e = format!(
-            "{:#}",
-            load_params(&dir.path().join("missing.json")).unwrap_err()
-        );
-        assert!(
-            e.contains("missing.json") && e.contains("best.params.json"),
-            "{e}"
-        );
-    }
-}
+mod tests;

@@ -456,6 +456,32 @@ mod tests {
         assert!(!dir.path().join(".ok.json.tmp").exists());
     }
 
+    /// A full disk while the temporary file is written (ENOSPC, from `/dev/full` behind a
+    /// symbolic link at the temporary path): the error says to free space, the temporary file is
+    /// removed and the previous file is untouched.
+    #[cfg(unix)]
+    #[test]
+    fn a_full_disk_leaves_the_previous_file_and_no_temp_file() {
+        if !Path::new("/dev/full").exists() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("checkpoint.json");
+        std::fs::write(&target, b"previous").unwrap();
+        let tmp = dir.path().join(".checkpoint.json.tmp");
+        std::os::unix::fs::symlink("/dev/full", &tmp).unwrap();
+        let e = format!("{:#}", write_atomic(&target, b"new").unwrap_err());
+        assert!(
+            e.contains(".checkpoint.json.tmp") && e.contains("free space"),
+            "{e}"
+        );
+        assert!(
+            std::fs::symlink_metadata(&tmp).is_err(),
+            "temp file left behind"
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), b"previous");
+    }
+
     #[test]
     fn seal_round_trips_and_refuses_any_change() {
         let body = r#"{"version":2,"epoch":3,"name":"a,\"crc32\":\"b"}"#;

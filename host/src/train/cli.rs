@@ -190,7 +190,7 @@ pub struct TrainArgs {
     #[arg(long, help_heading = "Optimiser")]
     pub seed: Option<u64>,
     /// Worker threads (0: one per core, at most 1024) [default: 0].
-    #[arg(long, help_heading = "Optimiser")]
+    #[arg(long, value_name = "N", help_heading = "Optimiser")]
     pub threads: Option<usize>,
 }
 

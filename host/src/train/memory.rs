@@ -154,15 +154,37 @@ pub fn parse_size(text: &str) -> Result<u64> {
         .with_context(|| format!("size {text:?} is too large"))
 }
 
-/// Formats bytes as GiB/MiB for messages.
+/// Formats bytes as GiB, MiB or bytes for messages.
 #[must_use]
 pub fn human(bytes: u64) -> String {
     let b = bytes as f64;
     if b >= (1u64 << 30) as f64 {
         format!("{:.1} GiB", b / (1u64 << 30) as f64)
-    } else {
+    } else if b >= (1u64 << 20) as f64 {
         format!("{:.1} MiB", b / (1u64 << 20) as f64)
+    } else {
+        format!("{bytes} bytes")
     }
+}
+
+/// Refuses `bytes` of memory for `what` (e.g. "data.npz: the data set (10⁹ values)") when they exceed the
+/// [`limit`], before they are allocated; `fix` is the first remedy the message names.
+///
+/// # Errors
+/// `bytes` is above the limit (the message names `what`, both sizes, `fix` and how to raise the
+/// limit), or the limit's environment variable is malformed.
+pub fn check_bytes(what: &str, bytes: u64, fix: &str) -> Result<()> {
+    if let Some((limit, source)) = limit()? {
+        ensure!(
+            bytes <= limit,
+            "{what} needs about {} of memory, more than the {} of {source} — {fix}, or raise the \
+             limit with --max-memory SIZE (lifted train, lifted experiment run) or the \
+             environment variable LIFTED_MAX_MEMORY if the estimate is too cautious",
+            human(bytes),
+            human(limit),
+        );
+    }
+    Ok(())
 }
 
 /// Refuses a run whose [`estimate`] exceeds the [`limit`]; returns the estimate.
@@ -248,5 +270,6 @@ mod tests {
     fn human_sizes() {
         assert_eq!(human(3 << 29), "1.5 GiB");
         assert_eq!(human(5 << 20), "5.0 MiB");
+        assert_eq!(human(1212), "1212 bytes");
     }
 }

@@ -4,6 +4,8 @@
 use super::*;
 use crate::frame::{encode_vec, F32s};
 use lifted_core::write::Blob;
+// The reference path: `infer` and `certify` called directly, not through `infer_and_certify`.
+use lifted_core::{certify, infer, Norm};
 
 /// The model the `serve` programs embed by default.
 const DEMO: &[u8] = include_bytes!("../../../firmware/models/demo.lfm");
@@ -107,9 +109,23 @@ fn expect_answer(server: &mut Server<'_>, model: &ModelView<'_>, id: u32, x: &[f
     );
     let (mut lb, mut ib) = (vec![0; 4 * model.classes()], vec![0; 4 * MAX_LAYERS]);
     let want = Answer::new(id, &out, &l2, &linf, &mut lb, &mut ib);
-    one(server, &infer_request(id, x), |msg| match msg {
-        Response::Answer(a) => assert!(a.same_bits(&want), "{a:?} != {want:?}"),
-        other => panic!("request {id}: expected an answer, got {other:?}"),
+    one(server, &infer_request(id, x), |msg| {
+        let Sent::Answer { confidence, .. } = Sent::of(&msg) else {
+            panic!("request {id}: expected an answer, got {msg:?}")
+        };
+        // The logged confidence is the softmax probability of the class, a few per cent off.
+        let logits: Vec<f64> = out.logits.iter().map(|&s| f64::from(s)).collect();
+        let top = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let total: f64 = logits.iter().map(|s| (s - top).exp()).sum();
+        let exact = (logits[out.class] - top).exp() / total;
+        assert!(
+            (f64::from(confidence) - exact).abs() < 0.02,
+            "request {id}: confidence {confidence} vs softmax {exact}"
+        );
+        match msg {
+            Response::Answer(a) => assert!(a.same_bits(&want), "{a:?} != {want:?}"),
+            other => panic!("request {id}: expected an answer, got {other:?}"),
+        }
     });
 }
 

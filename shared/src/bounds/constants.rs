@@ -378,16 +378,20 @@ pub fn compute(model: &ModelParams, limits: &Limits) -> Constants {
             sqrt_width: ceil_sqrt(model.layers[k].bias.len()),
         })
         .collect();
-    let all_finite = layers.iter().all(|b| {
-        [b.w_l2, b.w_inf, b.w_one, b.b_inf, b.lip_l2, b.lip_inf]
+    // q is a constant of the set too: a blob that claims a valid certificate must store it finite.
+    let q = to_f32_up(contraction(model, &norms));
+    let all_finite = q.is_finite()
+        && layers.iter().all(|b| {
+            [b.w_l2, b.w_inf, b.w_one, b.b_inf, b.lip_l2, b.lip_inf]
+                .iter()
+                .chain(&b.hidden_l2)
+                .all(|v| v.is_finite())
+        })
+        && pairs_l2
             .iter()
-            .chain(&b.hidden_l2)
-            .all(|v| v.is_finite())
-    }) && pairs_l2
-        .iter()
-        .chain(&pairs_inf)
-        .chain(pairs_internal.iter().flatten())
-        .all(|v| v.is_finite());
+            .chain(&pairs_inf)
+            .chain(pairs_internal.iter().flatten())
+            .all(|v| v.is_finite());
     let method = if !all_finite {
         BoundMethod::None
     } else if fwd {
@@ -404,7 +408,7 @@ pub fn compute(model: &ModelParams, limits: &Limits) -> Constants {
             eps_internal_max: limits.eps_internal_max,
             l2_method: method,
             inf_method: method,
-            contraction: to_f32_up(contraction(model, &norms)),
+            contraction: q,
         },
         pairs_l2: if all_finite {
             pairs_l2

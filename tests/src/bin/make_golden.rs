@@ -9,7 +9,7 @@
 //!
 //! - `digits`: all 1797 8×8 digits (pixels 0…16, x = v / 16) → `firmware/golden/digits.lgi`.
 //! - `mnist`: the first N (default 200) MNIST test images (pixels 0…255, x = v / 255; needs
-//!   `lifted data fetch mnist`) → `firmware/golden/mnist-200.lgi`.
+//!   `lifted data fetch --dataset mnist`) → `firmware/golden/mnist-200.lgi`.
 //! - `demo-model`: trains the 64-32-10 digits model (plain SGD, a few seconds) →
 //!   `firmware/models/demo.lfm`.
 //! - `mnist-model`: the deterministic 784-128-128-10 model fitted to `mnist-200.lgi` →
