@@ -334,7 +334,7 @@ fn edited_or_mismatched_checkpoints_are_refused() {
     copy_run(&out, &s);
     let path = s.join("checkpoint.json");
     let text = std::fs::read_to_string(&path).unwrap();
-    let edited = text.replacen("\"activation\":\"Relu\"", "\"activation\":\"Identity\"", 1);
+    let edited = text.replacen("\"activation\":\"relu\"", "\"activation\":\"identity\"", 1);
     assert_ne!(edited, text, "no ReLU layer in the checkpoint");
     std::fs::write(&path, &edited).unwrap();
     assert_refused(
