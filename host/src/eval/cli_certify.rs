@@ -6,6 +6,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use crate::eval::args::{check_radii, show_progress, DataArgs, PgdArgs};
+use crate::eval::forward_gap::forward_gap;
 use crate::eval::report::{build, self_check, CertifyReport};
 use crate::eval::{check_compatible, predict, progress_bar};
 use crate::model::file::{open, read_blob};
@@ -97,6 +98,7 @@ pub fn run(args: &CertifyArgs) -> Result<CertifyReport> {
             &args.l2,
             &args.linf,
         );
+        report.forward_gap = forward_gap(&model, &data);
         if args.self_check {
             let pb = progress_bar(0, "self-check", show);
             report.self_check = Some(self_check(

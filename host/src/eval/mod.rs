@@ -6,6 +6,7 @@ pub mod args;
 pub mod attack;
 pub mod cli_certify;
 pub mod cli_evaluate;
+pub mod forward_gap;
 pub mod grad;
 pub mod predict;
 pub mod report;

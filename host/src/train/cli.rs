@@ -156,7 +156,8 @@ pub struct TrainArgs {
     pub hopfield_mu_min: Option<f64>,
 
     /// Lipschitz-margin training: raise every non-true logit j by ε·K_yj (K_yj = ‖w_y − w_j‖·Πσ_k,
-    /// the certificate's ℓ2 pair constant) before the loss; works with every objective; 0 = off
+    /// the certificate's ℓ2 pair constant of a forward deployment; for iterative ones a surrogate of
+    /// the sweep constants) before the loss; works with every objective and family; 0 = off
     /// [default: 0]. Train with ε somewhat above the radius to certify (e.g. 0.45 for 0.3).
     #[arg(long, value_name = "EPS", help_heading = "Lipschitz margin")]
     pub lip_margin_eps: Option<f64>,

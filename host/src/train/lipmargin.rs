@@ -5,7 +5,9 @@
 //!
 //! where w_i are the rows of W_{L−1} and σ_k = ‖W_k v̂_k‖ is the power-iteration estimate of
 //! ‖W_k‖₂. K_yj is the same per-pair quantity as the stored ℓ2 certificate constant of a
-//! forward-deployed model (docs/method.md §8.1–8.2). The certificate uses sound Gram-iteration upper
+//! forward-deployed model (docs/method.md §8.1–8.2); for an iterative deployment (family B, zero
+//! init, …) it is a surrogate that shrinks the same weight norms the sweep constants grow with,
+//! and the certificate uses the deployed map's own constants. The certificate uses sound Gram-iteration upper
 //! bounds σ̄_k ≥ σ_k instead of the power-iteration estimate (a lower bound, docs/method.md §8.5), so its
 //! constant is never below the one trained against; with converged vectors the gap is tiny.
 //!

@@ -9,6 +9,7 @@ use lifted_core::{ModelView, Norm, Rejection};
 use serde::Serialize;
 
 use crate::eval::attack::PgdConfig;
+use crate::eval::forward_gap::ForwardGap;
 use crate::eval::{accuracy, fraction, Prediction, Target};
 
 /// The model facts a report repeats.
@@ -242,6 +243,9 @@ pub struct CertifyReport {
     pub linf: NormReport,
     /// Hidden-activity radii per hidden layer (forward-pass deployment only).
     pub internal: Vec<InternalReport>,
+    /// An iterative deployment's distance from the forward pass of its own weights (`None` for
+    /// a forward deployment).
+    pub forward_gap: Option<ForwardGap>,
     /// The attack self-check, if run.
     pub self_check: Option<SelfCheck>,
 }
@@ -334,6 +338,7 @@ pub fn build(
         linf: norm_report(preds, Norm::Linf, brief.eps_inf_max, linf),
         internal,
         model: brief,
+        forward_gap: None,
         self_check: None,
     }
 }

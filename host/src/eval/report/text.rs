@@ -106,6 +106,20 @@ impl fmt::Display for CertifyReport {
                 f,
                 "  internal radii: defined for forward-pass deployment only (docs/method.md §8.3)"
             )?;
+            if let Some(g) = &self.forward_gap {
+                writeln!(
+                    f,
+                    "  iterative deployment: ‖s_K − s_fwd‖₂ mean {:.4} (max {:.4}), relative to ‖s_K‖₂ \
+                     mean {:.2} % (max {:.2} %); same class as the forward pass of the same weights on \
+                     {:.2} % of {} samples",
+                    g.mean_l2,
+                    g.max_l2,
+                    100.0 * g.mean_relative,
+                    100.0 * g.max_relative,
+                    100.0 * g.class_agreement,
+                    g.samples
+                )?;
+            }
         } else {
             writeln!(
                 f,
