@@ -10,9 +10,8 @@
 //! request runs `lifted_core::infer` (init + K sweeps) and both certificates; the answer carries
 //! class, margin, ℓ2/ℓ∞ radii, internal radii and logits. Malformed frames get error frames;
 //! `Shutdown` is answered `Unsupported`. LED1 (P0.13, active low) lights when serving starts and
-//! toggles with every response. A bad model, a model
-//! too large for the buffers ([`memory`]) or a panic ends in panic-probe, which makes
-//! `probe-rs run` print the defmt error and exit non-zero.
+//! toggles with every response. A bad model, a model too large for the buffers ([`memory`]) or a
+//! panic ends in panic-probe, which makes `probe-rs run` print the defmt error and exit non-zero.
 #![no_std]
 #![no_main]
 
@@ -106,8 +105,8 @@ fn main() -> ! {
         delay: Timer::new(p.TIMER0),
     };
     let stopped = serve::run(&mut board, &mut server, log);
-    let _ = board.led.set_high(); // off
-                                  // Unreachable: a UART has no end of stream, and `Shutdown` is refused.
+    // Unreachable: a UART has no end of stream, and `Shutdown` is refused. LED1 off.
+    let _ = board.led.set_high();
     defmt::panic!("serial loop ended: {}", defmt::Debug2Format(&stopped))
 }
 
