@@ -26,7 +26,6 @@ use cortex_m_semihosting::{debug, hio};
 
 pub mod cmsdk_uart;
 pub mod kernels_baseline;
-pub mod protocol;
 pub mod stack;
 
 pub use cortex_m_semihosting::{hprint, hprintln};

@@ -5,6 +5,8 @@
 //!   [`frame::Response`] messages, each COBS-encoded and ended by a `0x00` byte;
 //! - [`server`]: the device side of that protocol without I/O ([`server::Server`]: bytes in,
 //!   response frames out), shared by the QEMU `serve` program and the nRF52840-DK board;
+//! - [`serve`]: the device's serial loop around a [`server::Server`] and its fixed
+//!   [`serve::Memory`], generic over the board (`embedded_io` link, `embedded_hal` LED and delay);
 //! - [`golden`]: the golden input file (`firmware/golden/*.lgi`: dataset pixels as `u8`, PackBits
 //!   compressed) and the one-line text form of an inference + certificate result that the `golden`
 //!   program prints and the host recomputes, bit patterns included.
@@ -17,4 +19,5 @@
 
 pub mod frame;
 pub mod golden;
+pub mod serve;
 pub mod server;

@@ -1,10 +1,10 @@
 //! The device side of the [`frame`] protocol, without I/O: a [`Server`] is fed the received bytes
 //! one at a time ([`Server::push`]) and hands back the frames to send ([`Step::Send`]).
 //!
-//! The caller owns the byte stream, so the same server runs behind any UART driver — QEMU's CMSDK
-//! UART in `firmware/src/protocol.rs`, the nRF52840's UARTE in `firmware/boards/nrf52840dk` (both
-//! loops are generic over `embedded_io::{Read, Write}`) — and in host tests; this crate has no
-//! I/O trait. The loop, with the reads and writes left to the caller:
+//! The caller owns the byte stream, so the same server runs behind any UART driver and in host
+//! tests. The devices (QEMU's CMSDK UART, the nRF52840's UARTE) run it through the one loop of
+//! [`crate::serve`], generic over `embedded_io::{Read, Write}`. The loop, with the reads and writes
+//! left to the caller:
 //!
 //! ```
 //! use lifted_core::{ModelView, Workspace, MAX_LAYERS};

@@ -36,13 +36,18 @@ fn main() -> ! {
 mod mps2 {
     use lifted_firmware::cmsdk_uart::{CmsdkUart, MPS2_PCLK_HZ, MPS2_UART_RX_IRQ, UART0};
     use lifted_firmware::lifted_core::ModelView;
-    use lifted_firmware::protocol::{self, Buffers};
-    use lifted_firmware::{exit, hprintln, MODEL};
+    use lifted_firmware::{exit, hprintln, TargetKernels, MODEL};
+    use lifted_proto::serve::{self, Board, NoDelay, NoLed, Stopped};
+    use lifted_proto::server::{frame_buffer_len, tx_buffer_len, OnShutdown};
 
     /// Baud rate of the divider programmed into the UART (QEMU ignores it).
     const BAUD: u32 = 115_200;
 
-    static mut BUFFERS: Buffers = Buffers::new();
+    /// The server's memory (about 25 KB, in `.bss`): n0 ≤ 1024, C ≤ 64, a workspace of 4096 f32;
+    /// the longest request frame accepted holds a 1024-value input.
+    type Memory = serve::Memory<1024, 64, 4096, { frame_buffer_len(1024) }, { tx_buffer_len(64) }>;
+
+    static mut MEMORY: Memory = Memory::new();
 
     pub fn main() -> ! {
         let model = match ModelView::new_checked(&MODEL.0) {
@@ -52,19 +57,22 @@ mod mps2 {
                 exit(1)
             }
         };
-        let ready = match protocol::ready(&model, &MODEL.0) {
-            Ok(r) => r,
+        // SAFETY: `main` runs once and is the only user of MEMORY (no interrupts touch it).
+        let mem = unsafe { &mut *core::ptr::addr_of_mut!(MEMORY) };
+        // This target's kernels (the hand-written ones on the M4F/M7): the same bits as the host.
+        let kernels = TargetKernels::default();
+        let mut server = match mem.server(&model, &MODEL.0, OnShutdown::Stop) {
+            Ok(s) => s.with_kernels(&kernels),
             Err(e) => {
                 hprintln!("serve: model too large for the server buffers: {}", e);
                 exit(1)
             }
         };
-        // SAFETY: `main` runs once and is the only user of BUFFERS (no interrupts touch it).
-        let bufs = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
         // SAFETY: UART0 of the MPS2 boards; nothing else in this program uses it.
         let mut uart = unsafe { CmsdkUart::new(UART0, MPS2_PCLK_HZ, BAUD) };
         // SAFETY: UART0's RX interrupt; this program never unmasks interrupts.
         unsafe { uart.sleep_until_rx(MPS2_UART_RX_IRQ[0]) };
+        let ready = *server.ready();
         hprintln!(
             "serve: model {} inputs, {} classes, crc {:#010x}; protocol {} on UART0 {:#x}",
             ready.input_dim,
@@ -73,12 +81,21 @@ mod mps2 {
             ready.protocol,
             UART0
         );
-        match protocol::serve(&mut uart, &model, ready, bufs) {
-            Ok(()) => {
+        // The CMSDK UART cannot fail (its errors are `Infallible`) and QEMU has no LED.
+        let mut board = Board {
+            io: uart,
+            led: NoLed,
+            delay: NoDelay,
+        };
+        match serve::run(&mut board, &mut server, |_| {}) {
+            Stopped::Shutdown => {
                 hprintln!("serve: shutdown requested");
                 exit(0)
             }
-            Err(e) => match e {},
+            Stopped::EndOfStream => {
+                hprintln!("serve: UART0 ended");
+                exit(1)
+            }
         }
     }
 }

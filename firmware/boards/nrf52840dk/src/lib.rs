@@ -1,14 +1,18 @@
-//! The hardware-independent part of the nRF52840-DK firmware: [`serve`], the serial loop that runs
-//! `lifted_proto::server::Server` (the protocol of the QEMU `serve` program and `lifted remote`)
-//! over any `embedded_io::{Read, Write}` pair, and [`memory`], the server's buffers. `main.rs` binds
-//! them to UARTE0 and logs with defmt.
+//! The hardware-independent part of the nRF52840-DK firmware: [`memory`], the server's buffers.
+//! The serial loop is `lifted_proto::serve::run`, shared with the QEMU `serve` program; `main.rs`
+//! binds it to UARTE0, LED1 and TIMER0 (through their embedded-io / embedded-hal traits) and logs
+//! with defmt.
 //!
 //! No nRF type appears here, so the library also builds for the host, where its tests run the
-//! loop against in-memory readers and writers (see the package's `Cargo.toml`).
+//! shared loop with this board's memory and embedded model against in-memory readers and writers
+//! (see the package's `Cargo.toml`).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 pub mod memory;
-pub mod serve;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests;

@@ -4,12 +4,14 @@
 //! result with defmt over RTT; then serve inference requests on UARTE0 — the DK's J-Link virtual COM
 //! port (P0.06 TX, P0.08 RX, 115200 8N1) — with the protocol of the QEMU `serve` program and
 //! `lifted remote`: postcard + COBS frames (`lifted_proto::frame`), answered by
-//! `lifted_proto::server::Server` through the hardware-independent loop of [`serve`]. Each `Infer`
+//! `lifted_proto::server::Server` through the serial loop shared with the QEMU program,
+//! `lifted_proto::serve::run`, whose board boundary is embedded-io (the UARTE halves) and
+//! embedded-hal (LED1, TIMER0 as the delay between retries of a failing reader). Each `Infer`
 //! request runs `lifted_core::infer` (init + K sweeps) and both certificates; the answer carries
 //! class, margin, ℓ2/ℓ∞ radii, internal radii and logits. Malformed frames get error frames;
-//! `Shutdown` is answered `Unsupported`. LED1 (P0.13) is lit while serving. A bad model, a model
-//! too large for the buffers ([`memory`]) or a panic ends in panic-probe, which makes
-//! `probe-rs run` print the defmt error and exit non-zero.
+//! `Shutdown` is answered `Unsupported`. LED1 (P0.13, active low) lights when serving starts and
+//! toggles with every response. A bad model, a model too large for the buffers ([`memory`]) or a
+//! panic ends in panic-probe, which makes `probe-rs run` print the defmt error and exit non-zero.
 #![no_std]
 #![no_main]
 
@@ -18,11 +20,12 @@ use defmt_rtt as _; // global defmt logger over RTT (needs a probe: not for QEMU
 use embedded_hal::digital::OutputPin;
 use lifted_core::{Aligned, ModelView};
 use lifted_nrf52840dk::memory::{self, Memory};
-use lifted_nrf52840dk::serve::{self, Event};
-use lifted_proto::server::{describe, OnShutdown, Sent, Server};
+use lifted_proto::serve::{self, Board, Duplex, Event};
+use lifted_proto::server::{OnShutdown, Sent};
 use nrf52840_hal::gpio::{p0, Level};
 use nrf52840_hal::pac;
 use nrf52840_hal::uarte::{Baudrate, Parity, Pins, Uarte};
+use nrf52840_hal::Timer;
 use panic_probe as _; // panics log through defmt, then `udf` → probe-rs reports the failure
 
 /// The model blob embedded at build time (`$LIFTED_MODEL`, default `firmware/models/demo.lfm`),
@@ -38,7 +41,7 @@ fn main() -> ! {
         defmt::panic!("peripherals already taken");
     };
     let port0 = p0::Parts::new(p.P0);
-    let mut led1 = port0.p0_13.into_push_pull_output(Level::High).degrade(); // active low: off
+    let led1 = port0.p0_13.into_push_pull_output(Level::High).degrade(); // active low: off
 
     // black_box: with a placeholder blob LLVM would otherwise evaluate the check at compile time and
     // drop everything after the panic, so the build would no longer prove the serving path links.
@@ -58,20 +61,18 @@ fn main() -> ! {
 
     // SAFETY: `main` runs once and is the only user of MEMORY (no interrupt handler touches it).
     let mem = unsafe { &mut *core::ptr::addr_of_mut!(MEMORY) };
-    let bufs = mem.buffers();
-    if let Err(e) = bufs.check(&view) {
-        defmt::panic!(
+    // The M4F's hand-written kernels: the same bits as the host, about 1.5× fewer instructions.
+    let mut server = match mem.server(&view, blob, OnShutdown::Refuse) {
+        Ok(server) => server.with_kernels(&lifted_kernel_m4::M4f),
+        Err(e) => defmt::panic!(
             "model too large for the board's buffers: {} (n0 ≤ {}, C ≤ {}, workspace ≤ {} f32)",
             defmt::Display2Format(&e),
             memory::MAX_INPUT,
             memory::MAX_CLASSES,
             memory::MAX_WORKSPACE
-        );
-    }
-    let ready = describe(&view, blob, memory::MAX_FRAME);
-    // The M4F's hand-written kernels: the same bits as the host, about 1.5× fewer instructions.
-    let mut server =
-        Server::new(&view, ready, bufs, OnShutdown::Refuse).with_kernels(&lifted_kernel_m4::M4f);
+        ),
+    };
+    let ready = *server.ready();
 
     let pins = Pins {
         txd: port0.p0_06.into_push_pull_output(Level::High).degrade(),
@@ -87,22 +88,26 @@ fn main() -> ! {
     let (Some(tx_buf), Some(rx_buf)) = (tx_buf, rx_buf) else {
         defmt::panic!("UART buffers already taken");
     };
-    let (mut tx, mut rx) = match uarte.split(tx_buf, rx_buf) {
+    let (tx, rx) = match uarte.split(tx_buf, rx_buf) {
         Ok(halves) => halves,
         Err(e) => defmt::panic!("UARTE split: {}", defmt::Debug2Format(&e)),
     };
 
-    let _ = led1.set_low(); // on: serving
     defmt::info!(
         "serving protocol {} on UARTE0 (P0.06 TX, P0.08 RX, 115200 8N1): model crc {=u32:#010x}, max frame {} bytes",
         ready.protocol,
         ready.model_crc,
         ready.max_frame
     );
-    let stopped = serve::serve(&mut rx, &mut tx, &mut server, log);
-    let _ = led1.set_high();
-    // Unreachable: a UART has no end of stream, and `Shutdown` is refused.
-    defmt::panic!("serial loop ended: {}", stopped)
+    let mut board = Board {
+        io: Duplex { rx, tx },
+        led: led1,
+        delay: Timer::new(p.TIMER0),
+    };
+    let stopped = serve::run(&mut board, &mut server, log);
+    // Unreachable: a UART has no end of stream, and `Shutdown` is refused. LED1 off.
+    let _ = board.led.set_high();
+    defmt::panic!("serial loop ended: {}", defmt::Debug2Format(&stopped))
 }
 
 /// The defmt log of the serial loop: answers at `debug`, refusals and link errors at `warn`.

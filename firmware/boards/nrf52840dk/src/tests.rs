@@ -1,6 +1,8 @@
-//! The board's serial loop on the host: the embedded model, the board's [`Memory`], and
-//! in-memory `embedded_io` doubles for the UARTE halves. Answers are compared with `lifted-core`'s
-//! own results bit for bit.
+//! The board's serving set-up on the host: the shared loop (`lifted_proto::serve::run`) with the
+//! embedded model, the board's [`Memory`] and policy (`Shutdown` refused), and in-memory
+//! `embedded_io` doubles for the UARTE halves joined by `Duplex`. Answers are compared with
+//! `lifted-core`'s own results bit for bit. (The loop's LED, delay and error paths are tested with
+//! `embedded-hal-mock` in `lifted_proto::serve`.)
 
 use std::collections::VecDeque;
 
@@ -9,9 +11,9 @@ use lifted_core::{certify, infer, Aligned, ModelView, Norm, Workspace, MAX_LAYER
 use lifted_proto::frame::{
     self, encode_vec, Answer, ErrorFrame, ErrorKind, F32s, Ready, Request, Response,
 };
-use lifted_proto::server::{describe, OnShutdown, Sent, Server};
+use lifted_proto::serve::{self, Board, Duplex, Event, NoDelay, NoLed, Stopped};
+use lifted_proto::server::{describe, OnShutdown, Sent};
 
-use super::{serve, Event, Stopped};
 use crate::memory::{Memory, MAX_FRAME};
 
 /// The blob `main.rs` embeds (`$LIFTED_MODEL`, copied by build.rs).
@@ -103,12 +105,18 @@ impl Write for Tx {
 fn run(rx: &mut Rx, tx: &mut Tx, on_shutdown: OnShutdown) -> (Stopped, Vec<Vec<u8>>, Vec<Event>) {
     let model = ModelView::new_checked(&MODEL.0).unwrap();
     let mut mem = Box::new(Memory::new());
-    let bufs = mem.buffers();
-    bufs.check(&model).unwrap();
-    let ready = describe(&model, &MODEL.0, MAX_FRAME);
-    let mut server = Server::new(&model, ready, bufs, on_shutdown);
+    let mut server = mem.server(&model, &MODEL.0, on_shutdown).unwrap();
+    assert_eq!(server.ready(), &describe(&model, &MODEL.0, MAX_FRAME));
     let mut events = Vec::new();
-    let stopped = serve(rx, tx, &mut server, |e| events.push(e));
+    let mut board = Board {
+        io: Duplex {
+            rx: &mut *rx,
+            tx: &mut *tx,
+        },
+        led: NoLed,
+        delay: NoDelay,
+    };
+    let stopped = serve::run(&mut board, &mut server, |e| events.push(e));
     let mut frames: Vec<Vec<u8>> = tx.sent.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
     assert_eq!(
         frames.pop(),
