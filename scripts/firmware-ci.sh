@@ -51,8 +51,8 @@ fail() {
   echo "FAILED: $*"
 }
 
-# models/demo.lfm is a real model (the 64-32-10 digits model of `make_golden demo-model`, until the
-# host's trained export replaces it): `check` must load it on every machine.
+# models/demo.lfm is a real model (the 64-32-10 digits model of scripts/make-demo-model.sh, made by
+# `lifted train`): `check` must load it on every machine.
 check_rc=0 check_out="model ok:"
 
 # run_program <machine> <triple> <bin> <expected status> <expected output prefix>

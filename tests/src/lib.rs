@@ -10,8 +10,8 @@
 //! - [`firmware`]: building firmware programs (one build per target and configuration) and
 //!   running them under QEMU;
 //! - [`golden`]: the host side of a golden run and the line-by-line comparison;
-//! - [`models`]: the digits demo model (trained here with plain SGD) and the deterministic
-//!   MNIST-sized model with random weights.
+//! - [`models`]: the deterministic MNIST-sized model (random weights fitted with a few SGD
+//!   epochs).
 #![warn(clippy::unwrap_used)]
 
 pub mod firmware;

@@ -1,9 +1,7 @@
-//! The models of the golden runs, made with `lifted_core::write` and `lifted_core::bounds`:
+//! The MNIST-sized model of the golden runs, made with `lifted_core::write` and
+//! `lifted_core::bounds` (the digits runs use `firmware/models/demo.lfm`, made by `lifted train`
+//! with `scripts/make-demo-model.sh`):
 //!
-//! - [`train_digits_demo`]: a 64-32-10 ReLU network fitted to the 8×8 digits with a few epochs of
-//!   plain SGD in f32 (family A, forward init, K = 3). `make_golden demo-model` commits it as
-//!   `firmware/models/demo.lfm`, the firmware's default model, until the host's trained demo
-//!   model replaces it (the golden runs take whatever `demo.lfm` holds).
 //! - [`mnist_sized`]: a 784-128-128-10 network (family A, K = 2, top-down schedule, damped steps;
 //!   two hidden layers, hence two internal radii), initialised with random weights of variance
 //!   1/fan_in and fitted for a few SGD epochs to the 200 committed MNIST golden inputs. The tests
@@ -231,18 +229,6 @@ fn family_a(
         params.layers[k].step = monotone_step(params.layers[k].rho, norms[k + 1].l2);
     }
     to_blob(&params, limits)
-}
-
-/// The digits demo model: 64-32-10, fitted to `(inputs, labels)` (64 values per sample), family A
-/// with forward init and K = 3.
-pub fn train_digits_demo(inputs: &[f32], labels: &[u8], s: &SgdSettings) -> Blob {
-    let dims = [64, 32, 10];
-    let net = train_mlp(&dims, inputs, labels, s);
-    let meta = format!(
-        "{{\"source\":\"lifted-tests make_golden demo-model\",\"optimizer\":\"sgd, squared loss\",\"epochs\":{},\"lr\":{},\"decay\":{},\"target\":{},\"seed\":{}}}",
-        s.epochs, s.lr, s.decay, s.target, s.seed
-    );
-    family_a(&dims, net, Schedule::BwdFwd, 3, meta, &Limits::default())
 }
 
 /// Settings of [`mnist_sized`].

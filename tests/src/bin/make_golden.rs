@@ -3,15 +3,15 @@
 //! ```text
 //! cargo run -p lifted-tests --bin make_golden -- digits      [--model BLOB] [--out FILE]
 //! cargo run -p lifted-tests --bin make_golden -- mnist       [--model BLOB] [--out FILE] [--data-dir DIR] [--count N]
-//! cargo run -p lifted-tests --bin make_golden -- demo-model  [--out FILE]
 //! cargo run -p lifted-tests --bin make_golden -- mnist-model [--out FILE]
 //! ```
 //!
 //! - `digits`: all 1797 8×8 digits (pixels 0…16, x = v / 16) → `firmware/golden/digits.lgi`.
 //! - `mnist`: the first N (default 200) MNIST test images (pixels 0…255, x = v / 255; needs
 //!   `lifted data fetch --dataset mnist`) → `firmware/golden/mnist-200.lgi`.
-//! - `demo-model`: trains the 64-32-10 digits model (plain SGD, a few seconds) →
-//!   `firmware/models/demo.lfm`.
+//!
+//! The firmware's default model, `firmware/models/demo.lfm`, is made by `lifted train` (see
+//! `scripts/make-demo-model.sh`).
 //! - `mnist-model`: the deterministic 784-128-128-10 model fitted to `mnist-200.lgi` →
 //!   `target/lifted-tests/mnist-sized.lfm` (the tests regenerate it; it is not committed).
 //!
@@ -41,7 +41,7 @@ fn parse() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let command = it
         .next()
-        .ok_or("usage: make_golden digits|mnist|demo-model|mnist-model [--out FILE] [--model BLOB] [--data-dir DIR] [--count N]")?;
+        .ok_or("usage: make_golden digits|mnist|mnist-model [--out FILE] [--model BLOB] [--data-dir DIR] [--count N]")?;
     let mut args = Args {
         command,
         out: None,
@@ -158,30 +158,6 @@ fn run(args: &Args) -> Result<(), String> {
             let set = test_file.slice(0..args.count, "mnist:test");
             golden(&set, 255, &format!("mnist-{}.lgi", args.count))
         }
-        "demo-model" => {
-            let splits =
-                data::load(DatasetKind::Digits, None, None).map_err(|e| format!("{e:#}"))?;
-            let settings = models::SgdSettings::default();
-            let blob =
-                models::train_digits_demo(&splits.train.inputs, &splits.train.labels, &settings);
-            let out = args
-                .out
-                .clone()
-                .unwrap_or_else(|| firmware_dir().join("models").join("demo.lfm"));
-            write(&out, blob.as_bytes())?;
-            let model = ModelView::new_checked(blob.as_bytes()).map_err(|e| e.to_string())?;
-            let mut buf = vec![0f32; Workspace::required(&model)];
-            let correct = splits
-                .test
-                .iter()
-                .filter(|(x, y)| {
-                    infer(&model, x, &mut Workspace::new(&mut buf))
-                        .is_ok_and(|o| o.class == usize::from(*y))
-                })
-                .count();
-            println!("digits test accuracy {correct}/{}", splits.test.len());
-            Ok(())
-        }
         "mnist-model" => {
             let golden = firmware_dir().join("golden").join("mnist-200.lgi");
             let bytes = std::fs::read(&golden).map_err(|e| {
@@ -198,7 +174,7 @@ fn run(args: &Args) -> Result<(), String> {
             write(&out, blob.as_bytes())
         }
         other => Err(format!(
-            "unknown command {other} — use digits, mnist, demo-model or mnist-model"
+            "unknown command {other} — use digits, mnist or mnist-model"
         )),
     }
 }
