@@ -71,26 +71,27 @@ run_program() {
 
 # run_tests <machine> <triple> <cargo args...>: on-target tests through `cargo test`, the machine
 # swapped through CARGO_TARGET_<TRIPLE>_RUNNER (docs/toolchain.md §4); counts come from the
-# `N passed, M failed` line.
+# harness's JSON test events (firmware/tests/on_target.rs), read by scripts/test-events.py.
 run_tests() {
   local machine=$1 triple=$2
   shift 2
-  local out rc=0 line p f var
+  local out rc=0 counts p f var
   var=CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$triple")_RUNNER
   out=$(env "$var=./qemu-run.sh $machine" cargo test -q "$@" 2>&1) || rc=$?
-  printf '%s\n' "$out" | sed "s/^/  [$machine on_target] /"
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' <<<"$out" | tail -n 1 || true)
-  if [ -z "$line" ]; then
-    fail "$machine on_target: no summary line (exit $rc)"
+  grep -v '^{"type"' <<<"$out" | sed "s/^/  [$machine on_target] /"
+  if ! grep -q '^{"type":"suite"' <<<"$out"; then
+    fail "$machine on_target: no suite event (exit $rc)"
     return
   fi
-  p=${line%% passed*}
-  f=${line#*, }
-  f=${f%% failed*}
+  if ! counts=$(python3 "$root/scripts/test-events.py" <<<"$out"); then
+    fail "$machine on_target: malformed or inconsistent test events"
+    return
+  fi
+  read -r p f <<<"$counts"
   passed=$((passed + p))
   failed=$((failed + f))
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-    fail "$machine on_target: exit $rc despite '$line'"
+    fail "$machine on_target: exit $rc despite $p passed, 0 failed"
   fi
 }
 
@@ -120,19 +121,28 @@ fi
 # port, and compares everything with the host's lifted-core results bit for bit. Every test counts
 # as one passed/failed check, and any mismatch line fails the step.
 run_host_tests() {
-  local out rc=0 p f bad
-  out=$(cd "$root" && cargo test -q --locked -p lifted-tests -- --nocapture 2>&1) || rc=$?
+  local out rc=0 counts p f bad expected events
+  events=$(mktemp)
+  # The tests to expect, from libtest's list (`name: test` lines); each reports a JSON event
+  # into $events when it ends (tests/src/events.rs), and one that never reports counts as failed.
+  expected=$(cd "$root" && cargo test -q --locked -p lifted-tests -- --list --format terse 2>/dev/null |
+    grep -c ': test$' || true)
+  out=$(cd "$root" && LIFTED_TEST_EVENTS=$events cargo test -q --locked -p lifted-tests -- --nocapture 2>&1) || rc=$?
   out=$(sed -E 's/^\.+//' <<<"$out") # `-q` prints a dot per finished test, before other lines
-  grep -E '^(golden |  device: |remote |remote: |test result: |skipped )' <<<"$out" |
+  grep -E '^(golden |  device: |remote |remote: |skipped )' <<<"$out" |
     sed 's/^/  [lifted-tests] /'
-  while read -r p f; do
-    passed=$((passed + p))
-    failed=$((failed + f))
-  done < <(sed -nE 's/^test result: [A-Za-z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/p' <<<"$out")
-  bad=$(grep -cE '(^golden .*: [0-9]+ inputs, [1-9][0-9]* mismatches|^remote: [1-9][0-9]* mismatches|^skipped )' <<<"$out" || true)
-  if [ "$rc" -ne 0 ] || [ "$bad" -ne 0 ]; then
+  if ! counts=$(python3 "$root/scripts/test-events.py" --expect "$expected" "$events"); then
+    counts="0 $expected"
+  fi
+  rm -f "$events"
+  read -r p f <<<"$counts"
+  echo "  [lifted-tests] test events: $p passed, $f failed of $expected tests"
+  passed=$((passed + p))
+  failed=$((failed + f))
+  bad=$(grep -cE '(^golden .*: [0-9]+ inputs, [1-9][0-9]* mismatches|^remote: [1-9][0-9]* mismatches)' <<<"$out" || true)
+  if [ "$rc" -ne 0 ] || [ "$bad" -ne 0 ] || [ "$expected" -eq 0 ]; then
     printf '%s\n' "$out" | tail -n 80 | sed 's/^/  [lifted-tests] /'
-    fail "lifted-tests: exit $rc, $bad golden/remote runs with mismatches or skipped"
+    fail "lifted-tests: exit $rc, $bad golden/remote runs with mismatches, $expected tests listed"
   fi
 }
 

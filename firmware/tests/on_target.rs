@@ -1,6 +1,8 @@
 //! On-target tests of lifted-core (docs/toolchain.md §6): a table of tests run under QEMU
 //! by `cargo test` from `firmware/`, ending with `N passed, M failed` and a semihosting exit status
-//! (0 when all pass, 1 otherwise).
+//! (0 when all pass, 1 otherwise). Beside each human line it prints a JSON event (`{"type":"test",
+//! "name":…,"event":"ok"|"failed"}`, then `{"type":"suite",…,"passed":N,"failed":M}`), which is
+//! what `scripts/firmware-ci.sh` counts.
 //!
 //! The f32 expectations are exact bit patterns computed on the host (x86-64) with a plain
 //! left-to-right loop and with `lifted_core::kernels` itself; both agreed. Passing here therefore
@@ -242,10 +244,22 @@ fn main() -> ! {
     for (name, test) in TESTS {
         let ok = test();
         hprintln!("test {} ... {}", name, if ok { "ok" } else { "FAILED" });
+        // The machine-readable event scripts/firmware-ci.sh counts (scripts/test-events.py).
+        hprintln!(
+            "{{\"type\":\"test\",\"name\":\"{}\",\"event\":\"{}\"}}",
+            name,
+            if ok { "ok" } else { "failed" }
+        );
         if !ok {
             failed += 1;
         }
     }
     hprintln!("{} passed, {} failed", TESTS.len() - failed, failed);
+    hprintln!(
+        "{{\"type\":\"suite\",\"event\":\"{}\",\"passed\":{},\"failed\":{}}}",
+        if failed == 0 { "ok" } else { "failed" },
+        TESTS.len() - failed,
+        failed
+    );
     exit(if failed == 0 { 0 } else { 1 })
 }

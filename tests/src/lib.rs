@@ -7,6 +7,7 @@
 //!
 //! This library holds what they share, and what the `make_golden` generator uses:
 //!
+//! - [`events`]: the machine-readable end-of-test events that `scripts/firmware-ci.sh` counts;
 //! - [`firmware`]: building firmware programs (one build per target and configuration) and
 //!   running them under QEMU;
 //! - [`golden`]: the host side of a golden run and the line-by-line comparison;
@@ -14,6 +15,7 @@
 //!   epochs).
 #![warn(clippy::unwrap_used)]
 
+pub mod events;
 pub mod firmware;
 pub mod golden;
 pub mod models;

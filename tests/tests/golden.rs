@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use lifted_proto::golden::Golden;
+use lifted_tests::events::TestEvent;
 use lifted_tests::firmware::{
     self, firmware_dir, skip_without_qemu, Target, THUMBV6M_MICROBIT, THUMBV7EM, THUMBV7M_LM3S,
 };
@@ -96,7 +97,8 @@ fn build_golden(target: Target, files: Option<(&Path, &Path)>, tag: &str) -> Pat
 
 #[test]
 fn m4f_and_m7_digits() {
-    if skip_without_qemu("m4f_and_m7_digits") {
+    let mut event = TestEvent::start("golden::m4f_and_m7_digits");
+    if event.skip_if(skip_without_qemu("m4f_and_m7_digits")) {
         return;
     }
     let (model, golden) = (demo_model(), digits_golden());
@@ -107,7 +109,8 @@ fn m4f_and_m7_digits() {
 
 #[test]
 fn m3_digits() {
-    if skip_without_qemu("m3_digits") {
+    let mut event = TestEvent::start("golden::m3_digits");
+    if event.skip_if(skip_without_qemu("m3_digits")) {
         return;
     }
     let (model, golden) = (demo_model(), digits_golden());
@@ -117,7 +120,8 @@ fn m3_digits() {
 
 #[test]
 fn m0_digits() {
-    if skip_without_qemu("m0_digits") {
+    let mut event = TestEvent::start("golden::m0_digits");
+    if event.skip_if(skip_without_qemu("m0_digits")) {
         return;
     }
     // All 1797 digits fit the microbit's 256 KB of flash next to the demo model (the golden file
@@ -129,7 +133,8 @@ fn m0_digits() {
 
 #[test]
 fn m4f_mnist_sized() {
-    if skip_without_qemu("m4f_mnist_sized") {
+    let mut event = TestEvent::start("golden::m4f_mnist_sized");
+    if event.skip_if(skip_without_qemu("m4f_mnist_sized")) {
         return;
     }
     let golden = mnist_golden();
@@ -144,6 +149,7 @@ fn m4f_mnist_sized() {
 /// for bit), in file order, with the same labels.
 #[test]
 fn golden_inputs_match_the_host_loader() {
+    let _event = TestEvent::start("golden::golden_inputs_match_the_host_loader");
     let bytes = read(&digits_golden());
     let file = Golden::new(&bytes).expect("digits.lgi is valid");
     let all = match lifted::data::read(lifted::data::DatasetKind::Digits, None) {
@@ -177,6 +183,7 @@ fn golden_inputs_match_the_host_loader() {
 /// The MNIST-sized model is regenerated bit for bit (it is not committed).
 #[test]
 fn mnist_sized_model_is_deterministic() {
+    let _event = TestEvent::start("golden::mnist_sized_model_is_deterministic");
     let golden = read(&mnist_golden());
     let a = models::mnist_sized(&golden).expect("model");
     let b = models::mnist_sized(&golden).expect("model");
@@ -197,6 +204,7 @@ fn mnist_sized_model_is_deterministic() {
 /// last place differs in some printed bit pattern, and `compare` reports those lines.
 #[test]
 fn one_ulp_in_one_weight_is_a_mismatch() {
+    let _event = TestEvent::start("golden::one_ulp_in_one_weight_is_a_mismatch");
     let blob = read(&demo_model());
     let golden = read(&digits_golden());
     let want = expected_lines(&blob, &golden).expect("host golden run");

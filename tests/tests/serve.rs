@@ -20,6 +20,7 @@ use lifted::device::remote::{self, host_answer, Link, RemoteArgs, RemoteSplit, R
 use lifted_core::write::Blob;
 use lifted_core::ModelView;
 use lifted_proto::frame::{self, ErrorFrame, ErrorKind, F32s, Request};
+use lifted_tests::events::TestEvent;
 use lifted_tests::firmware::{self, firmware_dir, skip_without_qemu, THUMBV7EM};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -134,7 +135,10 @@ fn expect_error(s: &mut Session<Link>, what: &str, id: Option<u32>, kind: ErrorK
 
 #[test]
 fn serve_streams_digits_and_survives_malformed_frames() {
-    if skip_without_qemu("serve_streams_digits_and_survives_malformed_frames") {
+    let mut event = TestEvent::start("serve::serve_streams_digits_and_survives_malformed_frames");
+    if event.skip_if(skip_without_qemu(
+        "serve_streams_digits_and_survives_malformed_frames",
+    )) {
         return;
     }
     let elf =
