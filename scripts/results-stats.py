@@ -25,17 +25,17 @@ import sys
 # Metric column -> (label, scale). Accuracies are stored as fractions and printed in %.
 METRICS = [
     ("clean", "clean test accuracy (%)", 100.0),
-    ("pgd_linf_0.1", "PGD l_inf 0.1 (%)", 100.0),
-    ("pgd_linf_0.05", "PGD l_inf 0.05 (%)", 100.0),
-    ("pgd_l2_0.3", "PGD l2 0.3 (%)", 100.0),
-    ("pgd_l2_1", "PGD l2 1 (%)", 100.0),
-    ("cert_l2_0.1", "certified l2 0.1 (%)", 100.0),
-    ("cert_l2_0.3", "certified l2 0.3 (%)", 100.0),
-    ("cert_l2_0.5", "certified l2 0.5 (%)", 100.0),
-    ("cert_linf_0.01", "certified l_inf 0.01 (%)", 100.0),
-    ("lip_estimate", "||W2W1W0||_2 at the selected epoch", 1.0),
-    ("lip_estimate_last", "||W2W1W0||_2 at the last epoch", 1.0),
-    ("lip_bound", "sound bound prod sigma_k (product of norms), selected epoch", 1.0),
+    ("pgd_linf_0.1", "PGD ℓ∞ 0.1 (%)", 100.0),
+    ("pgd_linf_0.05", "PGD ℓ∞ 0.05 (%)", 100.0),
+    ("pgd_l2_0.3", "PGD ℓ2 0.3 (%)", 100.0),
+    ("pgd_l2_1", "PGD ℓ2 1 (%)", 100.0),
+    ("cert_l2_0.1", "certified ℓ2 0.1 (%)", 100.0),
+    ("cert_l2_0.3", "certified ℓ2 0.3 (%)", 100.0),
+    ("cert_l2_0.5", "certified ℓ2 0.5 (%)", 100.0),
+    ("cert_linf_0.01", "certified ℓ∞ 0.01 (%)", 100.0),
+    ("lip_estimate", "‖W₂W₁W₀‖₂ at the selected epoch", 1.0),
+    ("lip_estimate_last", "‖W₂W₁W₀‖₂ at the last epoch", 1.0),
+    ("lip_bound", "sound bound Π σ̄_k (product of norms), selected epoch", 1.0),
     ("best_epoch", "selected epoch", 1.0),
 ]
 
@@ -235,6 +235,8 @@ def main():
                     help="row every other row is compared with (default: bp, or bp-ce in results/certified)")
     ap.add_argument("--rows", default=None, help="comma-separated rows to show (default: all)")
     ap.add_argument("--metrics", default=None, help="comma-separated metric columns (default: all)")
+    ap.add_argument("--markdown", action="store_true",
+                    help="print the testable comparisons (>= 2 seeds on both sides) as Markdown tables")
     ap.add_argument("--self-test", action="store_true", help="check the t distribution and exit")
     args = ap.parse_args()
     if args.self_test:
@@ -247,6 +249,9 @@ def main():
     want_rows = set(args.rows.split(",")) if args.rows else None
     want_metrics = args.metrics.split(",") if args.metrics else None
     metrics = [m for m in METRICS if want_metrics is None or m[0] in want_metrics]
+
+    if args.markdown:
+        return markdown(data, order, args.reference, want_rows, metrics)
 
     print("Welch's t-test (two-sided) of each row against the reference row; mean ± sample std over seeds.")
     print("diff = row mean − reference mean. Fewer than 2 seeds on a side: no test possible.")
@@ -285,6 +290,57 @@ def main():
                 if lines:
                     print(f" {label} — {ref}: {fmt_ms(refv)}")
                     print("\n".join(lines))
+    return 0
+
+
+def markdown(data, order, reference, want_rows, metrics):
+    """One Markdown table per experiment: a line per (data set, N, metric), the reference column,
+    then one column per row that has >= 2 seeds, holding mean ± std and Welch's t, df and p."""
+    for exp in sorted(data):
+        groups = data[exp]
+        refs = {key: reference or ("bp" if "bp" in rows else "bp-ce" if "bp-ce" in rows else None)
+                for key, rows in groups.items()}
+        tested = [r for r in order[exp]
+                  if (not want_rows or r in want_rows)
+                  and any(r != refs[k] and len(rows.get(r, {}).get("_seeds", [])) >= 2
+                          and len(rows.get(refs[k], {}).get("_seeds", [])) >= 2
+                          for k, rows in groups.items())]
+        if not tested:
+            print(f"{exp}: no row has >= 2 seeds on both sides, no test possible")
+            print()
+            continue
+        ref_names = sorted({r for r in refs.values() if r})
+        print(f"{exp}: reference {', '.join(ref_names)}; mean ± std (n seeds); Welch t, df, two-sided p")
+        print()
+        print("| data set | N | metric | " + " / ".join(ref_names) + " | "
+              + " | ".join(tested) + " |")
+        print("|---|---:|---|---:|" + "---:|" * len(tested))
+        for (dataset, n), rows in sorted(groups.items()):
+            ref = refs[(dataset, n)]
+            if ref not in rows:
+                continue
+            for m, label, _ in metrics:
+                refv = rows[ref].get(m, [])
+                if not refv:
+                    continue
+                cells, any_test = [], False
+                for row in tested:
+                    v = rows.get(row, {}).get(m, [])
+                    w = welch(v, refv) if v else None
+                    if w is None:
+                        cells.append("no test possible" if v else "—")
+                    elif math.isnan(w[1]):
+                        cells.append(f"{fmt(mean(v))} ± {fmt(std(v))}; zero spread")
+                    else:
+                        t, df, p = w
+                        any_test = True
+                        cells.append(f"{fmt(mean(v))} ± {fmt(std(v))} ({len(v)}); "
+                                     f"t = {t:+.2f}, df = {df:.1f}, p = {fmt_p(p)}")
+                if not any_test:
+                    continue
+                print(f"| {dataset} | {n} | {label} | {fmt(mean(refv))} ± {fmt(std(refv))} ({len(refv)}) | "
+                      + " | ".join(cells) + " |")
+        print()
     return 0
 
 
