@@ -13,5 +13,7 @@ cd "$(dirname "$0")/.."
 # a toolchain that is present without the targets gets them added.
 rustup toolchain install
 bash scripts/install-qemu.sh
+# The statistics behind docs/results.md: the Student-t p-values against known values.
+python3 scripts/results-stats.py --self-test >/dev/null
 cargo test --workspace --locked --exclude lifted-tests
 bash scripts/firmware-ci.sh
