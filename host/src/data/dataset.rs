@@ -160,7 +160,7 @@ pub enum RawData {
         /// The 10 000-sample test file.
         test_file: Dataset,
     },
-    /// Your own file (`--data`, see [`own`]), split like the digits.
+    /// Your own file (`--data`, see [`own`](super::own)), split like the digits.
     Own {
         /// The file.
         source: String,

@@ -5,7 +5,7 @@
 //! binary (the `dejavu` crate; Bitstream Vera / DejaVu licence), so PNGs render the same on
 //! machines without system fonts.
 //!
-//! Files: this one holds the output formats, the embedded font and [`render`]; `histogram` the
+//! Files: this one holds the output formats, the embedded font and `render`; `histogram` the
 //! certified-radius histogram ([`radius_histogram`]); `run_log` the per-epoch logs the curves are
 //! drawn from ([`read_log`], [`RunLog`]); `curves` the Figure-1 training curves
 //! ([`training_curves`]).
