@@ -22,17 +22,24 @@
 //!   before they are allocated.
 //! - **Errors** name the file and the row and column (rows count samples from 1; columns count
 //!   from 0, as `--label-column INDEX` does, and are named when the CSV has a header).
+//!
+//! Files: this one holds the flags ([`OwnData`]), the format choice ([`Format`]) and the scaling
+//! and checks common to every format; `csv`, `npz` and `idx_images` the readers of each format.
 
-use std::io::Read;
+mod csv;
+mod idx_images;
+mod npz;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::npy::{parse_npy, Npy};
-use super::{idx, split, Dataset};
+use self::csv::read_csv;
+use self::idx_images::read_idx;
+use self::npz::read_npz;
+use super::{split, Dataset};
 use crate::limits::{read_at_most, MAX_DATA_BYTES};
-use crate::npz::npy_header;
 
 /// The `--data` flags (also the `[data.own]` table of a training config).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
@@ -301,244 +308,4 @@ fn check_memory(file: &str, values: u64) -> Result<()> {
         values.saturating_mul(8 + 4),
         "use a smaller file",
     )
-}
-
-// ---------------------------------------------------------------- CSV
-
-fn read_csv(file: &str, bytes: Vec<u8>, o: &OwnData) -> Result<Table> {
-    let spec = o
-        .label_column
-        .as_deref()
-        .with_context(|| format!("{file}: --label-column NAME|INDEX is required for a CSV file"))?;
-    let bytes = idx::decompress(bytes)
-        .map_err(anyhow::Error::new)
-        .with_context(|| format!("{file}: cannot decompress the gzip data"))?;
-    let text = String::from_utf8(bytes).with_context(|| format!("{file}: not UTF-8 text"))?;
-    // At most one value per comma or line end.
-    check_memory(
-        file,
-        text.bytes().filter(|&b| b == b',' || b == b'\n').count() as u64 + 1,
-    )?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .peekable();
-    let split = |l: &str| -> Vec<String> { l.split(',').map(|f| f.trim().to_owned()).collect() };
-    let header: Option<Vec<String>> = match lines.peek() {
-        Some((_, l)) if split(l).iter().any(|f| f.parse::<f64>().is_err()) => {
-            let h = split(l);
-            lines.next();
-            Some(h)
-        }
-        _ => None,
-    };
-    let Some((_, first)) = lines.peek() else {
-        bail!("{file}: no data rows");
-    };
-    let ncols = split(first).len();
-    ensure!(
-        ncols >= 2,
-        "{file}: a row needs a label and at least one feature"
-    );
-    let label_col = match (spec.parse::<usize>(), &header) {
-        (Ok(i), _) => i,
-        (Err(_), Some(h)) => h.iter().position(|n| n == spec).with_context(|| {
-            format!(
-                "{file}: no column named `{spec}` in the header ({})",
-                h.join(", ")
-            )
-        })?,
-        (Err(_), None) => {
-            bail!("{file}: --label-column `{spec}` is a name, but the file has no header row")
-        }
-    };
-    ensure!(
-        label_col < ncols,
-        "{file}: --label-column {label_col} is beyond the {ncols} columns (indices from 0)"
-    );
-    if let Some(h) = &header {
-        ensure!(
-            h.len() == ncols,
-            "{file}: the header has {} columns, the first row {ncols}",
-            h.len()
-        );
-    }
-    // File column of feature j.
-    let col_of = move |j: usize| if j < label_col { j } else { j + 1 };
-    let name_of = {
-        let header = header.clone();
-        move |c: usize| match &header {
-            Some(h) => format!("column {c} `{}`", h.get(c).map_or("", String::as_str)),
-            None => format!("column {c}"),
-        }
-    };
-    let mut values = Vec::new();
-    let mut labels = Vec::new();
-    for (row, (i, line)) in lines.enumerate() {
-        let (row, lineno) = (row + 1, i + 1);
-        let fields = split(line);
-        ensure!(
-            fields.len() == ncols,
-            "{file}: row {row} (line {lineno}) has {} columns, expected {ncols}",
-            fields.len()
-        );
-        for (c, f) in fields.iter().enumerate() {
-            let v: f64 = f.parse().map_err(|_| {
-                anyhow::anyhow!(
-                    "{file}: row {row} (line {lineno}), {}: `{f}` is not a number",
-                    name_of(c)
-                )
-            })?;
-            if c == label_col {
-                let Some(l) = label_value(v) else {
-                    bail!(
-                        "{file}: row {row} (line {lineno}), {}: label `{f}` is not an integer",
-                        name_of(c)
-                    );
-                };
-                labels.push(l);
-            } else {
-                ensure!(
-                    v.is_finite(),
-                    "{file}: row {row} (line {lineno}), {}: `{f}` is not finite",
-                    name_of(c)
-                );
-                values.push(v);
-            }
-        }
-    }
-    Ok(Table {
-        dim: ncols - 1,
-        values,
-        labels,
-        label_name: name_of(label_col),
-        column_name: Box::new(move |j| name_of(col_of(j))),
-    })
-}
-
-// ---------------------------------------------------------------- NPZ
-
-fn read_npz(file: &str, bytes: Vec<u8>, o: &OwnData) -> Result<Table> {
-    let x_name = o.x_array.clone().unwrap_or_else(|| "x".to_owned());
-    let y_name = o.y_array.clone().unwrap_or_else(|| "y".to_owned());
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .with_context(|| format!("{file}: not a .npz (zip) file"))?;
-    let names: Vec<String> = zip
-        .file_names()
-        .filter_map(|n| n.ok().map(|n| n.into_owned()))
-        .collect();
-    let mut get = |name: &str, flag: &str| -> Result<Npy> {
-        let entry = format!("{name}.npy");
-        let mut f = zip.by_name(&entry).map_err(|_| {
-            anyhow::anyhow!(
-                "{file}: no array `{name}` ({flag}); the file has: {}",
-                names
-                    .iter()
-                    .map(|n| n.trim_end_matches(".npy"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })?;
-        // Bounded: a small compressed entry may inflate without end.
-        let mut buf = Vec::new();
-        (&mut f)
-            .take(MAX_DATA_BYTES + 1)
-            .read_to_end(&mut buf)
-            .with_context(|| format!("{file}: reading array `{name}`"))?;
-        ensure!(
-            buf.len() as u64 <= MAX_DATA_BYTES,
-            "{file}: array `{name}` decompresses to more than {} MiB, the most a data file may \
-             have — use a smaller file",
-            MAX_DATA_BYTES >> 20
-        );
-        let header = npy_header(&buf).with_context(|| format!("{file}: array `{name}`"))?;
-        check_memory(file, header.count as u64)?;
-        parse_npy(&buf).with_context(|| format!("{file}: array `{name}`"))
-    };
-    let x = get(&x_name, "--x-array")?;
-    let y = get(&y_name, "--y-array")?;
-    ensure!(
-        !x.shape.is_empty(),
-        "{file}: array `{x_name}` is a scalar; expected shape (N, features…)"
-    );
-    let n = x.shape[0];
-    // The product of every dim but the first: it can overflow when the first is 0.
-    let dim = x.shape[1..]
-        .iter()
-        .try_fold(1usize, |p, &d| p.checked_mul(d))
-        .with_context(|| {
-            format!(
-                "{file}: array `{x_name}` has shape {:?}; its samples have too many features",
-                x.shape
-            )
-        })?;
-    ensure!(
-        y.shape.len() == 1 && y.shape[0] == n,
-        "{file}: array `{y_name}` has shape {:?}; expected ({n},) to match `{x_name}` {:?}",
-        y.shape,
-        x.shape
-    );
-    for (i, &v) in x.data.iter().enumerate() {
-        ensure!(
-            v.is_finite(),
-            "{file}: array `{x_name}` row {}, column {}: {v} is not finite",
-            i / dim.max(1) + 1,
-            i % dim.max(1)
-        );
-    }
-    let mut labels = Vec::with_capacity(n);
-    for (i, &v) in y.data.iter().enumerate() {
-        let Some(l) = label_value(v) else {
-            bail!(
-                "{file}: array `{y_name}` row {}: label {v} is not an integer",
-                i + 1
-            );
-        };
-        labels.push(l);
-    }
-    let xn = x_name.clone();
-    Ok(Table {
-        dim,
-        values: x.data,
-        labels,
-        label_name: format!("array `{y_name}`"),
-        column_name: Box::new(move |c| format!("column {c} of array `{xn}`")),
-    })
-}
-
-// ---------------------------------------------------------------- IDX
-
-fn read_idx(file: &str, bytes: Vec<u8>, labels: Option<Vec<u8>>, o: &OwnData) -> Result<Table> {
-    let labels_path = o.labels.as_deref().with_context(|| {
-        format!(
-            "{file}: not .npz or .csv, so read as IDX images; --labels FILE (the IDX labels) is \
-             required"
-        )
-    })?;
-    let label_bytes = labels.with_context(|| format!("{file}: the labels file is missing"))?;
-    let images = idx::decompress_idx(bytes, idx::IMAGES_MAGIC)
-        .and_then(idx::parse_images)
-        .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-    let lfile = labels_path.display().to_string();
-    let labels = idx::decompress_idx(label_bytes, idx::LABELS_MAGIC)
-        .and_then(|b| idx::parse_labels(b, 256))
-        .map_err(|e| anyhow::anyhow!("{lfile}: {e}"))?;
-    ensure!(
-        labels.len() == images.count,
-        "{lfile}: {} labels for the {} images of {file}",
-        labels.len(),
-        images.count
-    );
-    check_memory(file, images.pixels.len() as u64)?;
-    let cols = images.cols;
-    Ok(Table {
-        dim: images.rows * images.cols,
-        values: images.pixels.iter().map(|&p| f64::from(p)).collect(),
-        labels: labels.into_iter().map(i64::from).collect(),
-        label_name: format!("label in {lfile}"),
-        column_name: Box::new(move |c| {
-            format!("pixel {c} (image row {}, column {})", c / cols, c % cols)
-        }),
-    })
 }

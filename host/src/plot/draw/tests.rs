@@ -1,3 +1,4 @@
+use super::histogram::bin;
 use super::*;
 
 #[test]
