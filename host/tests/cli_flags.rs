@@ -306,7 +306,7 @@ fn older_radius_names_still_parse_as_the_current_ones() {
             )
             .unwrap();
         let a = lifted::eval::cli_certify::CertifyArgs::from_arg_matches(&m).unwrap();
-        (a.l2, a.linf)
+        (a.radii.l2, a.radii.linf)
     };
     let new = parse_certify(&["--cert-l2", "0.2,0.4", "--cert-linf", "0.02"]);
     assert_eq!(new, (vec![0.2, 0.4], vec![0.02]));
@@ -338,7 +338,7 @@ fn older_radius_names_still_parse_as_the_current_ones() {
             .try_get_matches_from(["remote", "--port", "tcp:127.0.0.1:9"].iter().chain(args))
             .unwrap();
         let a = lifted::device::remote::RemoteArgs::from_arg_matches(&m).unwrap();
-        (a.eps_l2, a.eps_linf)
+        (a.radii.l2, a.radii.linf)
     };
     let new = parse_remote(&["--cert-l2", "0.3", "--cert-linf", "0.01,0.05"]);
     assert_eq!(new, (vec![0.3], vec![0.01, 0.05]));

@@ -159,8 +159,10 @@ fn serve_streams_digits_and_survives_malformed_frames() {
         limit: None,
         baud: 115_200,
         timeout: TIMEOUT.as_secs_f64(),
-        eps_l2: vec![0.1, 0.3],
-        eps_linf: vec![0.01, 0.03],
+        radii: lifted::eval::args::CertRadii {
+            l2: vec![0.1, 0.3],
+            linf: vec![0.01, 0.03],
+        },
         show: 5,
         shutdown: false,
         json: false,

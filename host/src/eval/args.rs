@@ -174,3 +174,39 @@ pub fn check_radii(flag: &str, radii: &[f32]) -> Result<()> {
     }
     Ok(())
 }
+
+/// The radii at which a report gives certified accuracy (`lifted certify`, `lifted remote`).
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct CertRadii {
+    /// ℓ2 radii for the certified-accuracy table.
+    #[arg(
+        long = "cert-l2",
+        aliases = ["l2", "eps-l2"],
+        value_delimiter = ',',
+        action = clap::ArgAction::Set,
+        default_value = "0.1,0.3,0.5,1.0",
+        value_name = "EPS,…"
+    )]
+    pub l2: Vec<f32>,
+    /// ℓ∞ radii for the certified-accuracy table.
+    #[arg(
+        long = "cert-linf",
+        aliases = ["linf", "eps-linf"],
+        value_delimiter = ',',
+        action = clap::ArgAction::Set,
+        default_value = "0.01,0.03,0.05",
+        value_name = "EPS,…"
+    )]
+    pub linf: Vec<f32>,
+}
+
+impl CertRadii {
+    /// Checks both lists ([`check_radii`]).
+    ///
+    /// # Errors
+    /// A radius that is negative or not finite, naming its flag.
+    pub fn check(&self) -> Result<()> {
+        check_radii("--cert-l2", &self.l2)?;
+        check_radii("--cert-linf", &self.linf)
+    }
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 
-use crate::eval::args::{check_radii, show_progress, DataArgs, PgdArgs};
+use crate::eval::args::{show_progress, CertRadii, DataArgs, PgdArgs};
 use crate::eval::forward_gap::forward_gap;
 use crate::eval::report::{build, self_check, CertifyReport};
 use crate::eval::{check_compatible, predict, progress_bar};
@@ -28,26 +28,8 @@ pub struct CertifyArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
-    /// ℓ2 radii for the certified-accuracy table.
-    #[arg(
-        long = "cert-l2",
-        alias = "l2",
-        value_delimiter = ',',
-        action = clap::ArgAction::Set,
-        default_value = "0.1,0.3,0.5,1.0",
-        value_name = "EPS,…"
-    )]
-    pub l2: Vec<f32>,
-    /// ℓ∞ radii for the certified-accuracy table.
-    #[arg(
-        long = "cert-linf",
-        alias = "linf",
-        value_delimiter = ',',
-        action = clap::ArgAction::Set,
-        default_value = "0.01,0.03,0.05",
-        value_name = "EPS,…"
-    )]
-    pub linf: Vec<f32>,
+    #[command(flatten)]
+    pub radii: CertRadii,
     /// Print the report as JSON (with the per-sample radii) instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -76,8 +58,7 @@ pub struct CertifyArgs {
 /// Bad inputs (missing files, wrong dimensions, corrupt blob), or broken certificates in the
 /// self-check.
 pub fn run(args: &CertifyArgs) -> Result<CertifyReport> {
-    check_radii("--cert-l2", &args.l2)?;
-    check_radii("--cert-linf", &args.linf)?;
+    args.radii.check()?;
     let pgd = args.pgd.config(args.restarts)?;
     let blob = read_blob(&args.model)?;
     let model = open(&blob)?;
@@ -95,8 +76,8 @@ pub fn run(args: &CertifyArgs) -> Result<CertifyReport> {
             &model,
             &data.name,
             &preds,
-            &args.l2,
-            &args.linf,
+            &args.radii.l2,
+            &args.radii.linf,
         );
         report.forward_gap = forward_gap(&model, &data);
         if args.self_check {

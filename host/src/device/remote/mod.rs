@@ -35,6 +35,7 @@ use lifted_core::ModelView;
 use serde::Serialize;
 
 use crate::data::{self, Dataset, DatasetKind};
+use crate::eval::args::CertRadii;
 
 /// Which split of the data set to stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -82,26 +83,8 @@ pub struct RemoteArgs {
     /// day).
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub timeout: f64,
-    /// ℓ2 radii at which to report certified accuracy.
-    #[arg(
-        long = "cert-l2",
-        alias = "eps-l2",
-        value_delimiter = ',',
-        action = clap::ArgAction::Set,
-        default_value = "0.1,0.3,0.5,1.0",
-        value_name = "EPS,…"
-    )]
-    pub eps_l2: Vec<f32>,
-    /// ℓ∞ radii at which to report certified accuracy.
-    #[arg(
-        long = "cert-linf",
-        alias = "eps-linf",
-        value_delimiter = ',',
-        action = clap::ArgAction::Set,
-        default_value = "0.01,0.03,0.05",
-        value_name = "EPS,…"
-    )]
-    pub eps_linf: Vec<f32>,
+    #[command(flatten)]
+    pub radii: CertRadii,
     /// Print at most N mismatches in full.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub show: usize,
@@ -186,12 +169,7 @@ pub fn timeout_of(secs: f64) -> Result<Duration> {
 /// Bad arguments, an unreadable model or data set, a link failure, a device running another
 /// model, or at least one mismatch.
 pub fn run(args: &RemoteArgs) -> Result<Report> {
-    for &e in args.eps_l2.iter().chain(&args.eps_linf) {
-        ensure!(
-            e.is_finite() && e >= 0.0,
-            "radius {e}: radii must be finite and ≥ 0"
-        );
-    }
+    args.radii.check()?;
     let timeout = timeout_of(args.timeout)?;
     let path = args.model.clone().unwrap_or_else(default_model);
     let bytes = crate::model::file::read_model_bytes(
@@ -218,8 +196,8 @@ pub fn run(args: &RemoteArgs) -> Result<Report> {
         &path.display().to_string(),
     )?;
     let opts = StreamOptions {
-        eps_l2: args.eps_l2.clone(),
-        eps_linf: args.eps_linf.clone(),
+        eps_l2: args.radii.l2.clone(),
+        eps_linf: args.radii.linf.clone(),
         show: args.show,
     };
     let mut report = stream(&mut session, &model, &data, &opts)?;
