@@ -31,6 +31,9 @@ pub struct Prediction {
     pub l2: Option<Certificate>,
     /// ℓ∞ certificate, if requested and the inference succeeded.
     pub linf: Option<Certificate>,
+    /// ‖z_k‖₂ of the hidden blocks k = 1 … L − 1 of the final state (empty if the inference
+    /// failed or no certificates were requested): the scale of the internal radii.
+    pub hidden_l2: Vec<f32>,
 }
 
 impl Prediction {
@@ -112,6 +115,11 @@ pub fn check_compatible(model: &ModelView<'_>, data: &Dataset) -> Result<()> {
     Ok(())
 }
 
+/// ‖v‖₂ in f64, rounded to f32.
+fn l2_norm(v: &[f32]) -> f32 {
+    v.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt() as f32
+}
+
 /// Runs `infer` (and, if `with_certificates`, `certify` in ℓ2 and ℓ∞) on every sample.
 #[must_use]
 pub fn predict(
@@ -137,6 +145,13 @@ pub fn predict(
                         error: None,
                         l2: with_certificates.then(|| certify(model, &o, Norm::L2)),
                         linf: with_certificates.then(|| certify(model, &o, Norm::Linf)),
+                        hidden_l2: if with_certificates {
+                            (1..model.layers())
+                                .map(|k| l2_norm(o.block(model, k)))
+                                .collect()
+                        } else {
+                            Vec::new()
+                        },
                     },
                     Err(e) => Prediction {
                         label,
@@ -145,6 +160,7 @@ pub fn predict(
                         error: Some(e),
                         l2: None,
                         linf: None,
+                        hidden_l2: Vec::new(),
                     },
                 }
             },

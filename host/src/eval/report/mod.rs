@@ -176,12 +176,21 @@ pub struct NormReport {
 }
 
 /// Radii of hidden-activity perturbations of one layer (docs/method.md §8.3).
+///
+/// An absolute radius is not a property of the classifier: scaling a ReLU layer's weights and
+/// bias by c > 0 and the next layer's weights by 1/c leaves the function unchanged and scales the
+/// radius by c. `relative` divides each radius by the sample's own ‖z_k‖₂, which that rescaling
+/// leaves unchanged, so it is the number to compare between models.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InternalReport {
     /// Hidden block k.
     pub layer: usize,
     /// Distribution of the per-sample radius (0 if misclassified or refused).
     pub radius: Quantiles,
+    /// Distribution of radius / ‖z_k(x)‖₂ per sample (0 if misclassified, refused or z_k = 0).
+    pub relative: Quantiles,
+    /// Distribution of ‖z_k(x)‖₂ over the correctly classified samples.
+    pub activity_l2: Quantiles,
     /// Correctly classified samples with a positive radius.
     pub certified: usize,
 }
@@ -317,8 +326,25 @@ pub fn build(
                         _ => 0.0,
                     })
                     .collect();
+                let norms: Vec<f32> = preds
+                    .iter()
+                    .map(|p| p.hidden_l2.get(k - 1).copied().unwrap_or(0.0))
+                    .collect();
+                let relative: Vec<f32> = radii
+                    .iter()
+                    .zip(&norms)
+                    .map(|(&r, &n)| if r > 0.0 && n > 0.0 { r / n } else { 0.0 })
+                    .collect();
+                let activity: Vec<f32> = preds
+                    .iter()
+                    .zip(&norms)
+                    .filter(|(p, _)| p.correct())
+                    .map(|(_, &n)| n)
+                    .collect();
                 InternalReport {
                     layer: k,
+                    relative: Quantiles::of(&relative),
+                    activity_l2: Quantiles::of(&activity),
                     radius: Quantiles::of(&radii),
                     certified: radii.iter().filter(|&&r| r > 0.0).count(),
                 }

@@ -129,6 +129,14 @@ impl fmt::Display for CertifyReport {
             for r in &self.internal {
                 write_quantiles(f, &format!("z{}", r.layer), &r.radius, None)?;
             }
+            writeln!(
+                f,
+                "relative to the activity (radius / ‖z_k(x)‖₂: unchanged by rescaling a layer, \
+                 comparable between models)"
+            )?;
+            for r in &self.internal {
+                write_quantiles(f, &format!("z{}/‖z‖", r.layer), &r.relative, None)?;
+            }
         }
         writeln!(f)?;
         writeln!(f, "certificates issued and refused (all samples)")?;
