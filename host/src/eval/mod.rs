@@ -7,6 +7,7 @@ pub mod attack;
 pub mod cli_certify;
 pub mod cli_evaluate;
 pub mod grad;
+pub mod matvec;
 pub mod predict;
 pub mod report;
 pub mod vnnlib;
