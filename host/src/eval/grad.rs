@@ -30,8 +30,9 @@ pub const MIRROR_TOL: Tol = Tol::AbsRel {
 
 #[derive(Debug, Clone)]
 struct Layer {
-    /// W_{k−1}, row-major `rows × cols`.
-    w: Vec<f64>,
+    /// W_{k−1}, row-major `rows × cols`, as stored (f32; widened exactly to f64 where used, which
+    /// halves the memory the products read).
+    w: Vec<f32>,
     b: Vec<f64>,
     rows: usize,
     cols: usize,
@@ -152,7 +153,7 @@ impl Unrolled {
             .map(|k| {
                 let spec = model.layer(k).copied();
                 Layer {
-                    w: model.weights(k - 1).iter().map(|&v| f64::from(v)).collect(),
+                    w: model.weights(k - 1).to_vec(),
                     b: model.bias(k - 1).iter().map(|&v| f64::from(v)).collect(),
                     rows: model.width(k),
                     cols: model.width(k - 1).max(1),

@@ -6,6 +6,9 @@
 //! Only the scheduling differs: four rows are processed together, which gives the processor four
 //! independent dependency chains (the plain `dot` waits on its own additions) and, for the
 //! transposed product, loads and stores each output once per four rows instead of once per row.
+//! The loops are compiled a second time for the wider vector units of newer x86 processors and
+//! picked at run time (`pulp::Arch`); vector width changes no result, since Rust never fuses a
+//! multiplication and an addition on its own.
 
 /// Rows processed together.
 const ROWS: usize = 4;
@@ -14,6 +17,7 @@ const ROWS: usize = 4;
 /// `(p₀ + p₁) + (p₂ + p₃) + tail`, where `p_i` sums the products at positions ≡ i (mod 4) in order
 /// and `tail` the last `n mod 4` products.
 #[must_use]
+#[inline(always)]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
@@ -33,8 +37,30 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
+/// [`dot`] of `f64::from(row)` (exact) with `x`, without the widened copy.
+#[inline(always)]
+fn dot_w(row: &[f32], x: &[f64]) -> f64 {
+    let n = row.len().min(x.len());
+    let (a, b) = (&row[..n], &x[..n]);
+    let mut acc = [0.0f64; 4];
+    let (ac, bc) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .map(|(&w, y)| f64::from(w) * y)
+        .sum();
+    for (w, y) in ac.zip(bc) {
+        for i in 0..4 {
+            acc[i] += f64::from(w[i]) * y[i];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
 /// [`dot`] of four rows of length `x.len()` with `x`, interleaved.
-fn dot4(r: [&[f64]; ROWS], x: &[f64]) -> [f64; ROWS] {
+#[inline(always)]
+fn dot4(r: [&[f32]; ROWS], x: &[f64]) -> [f64; ROWS] {
     let n = x.len();
     let mut acc = [[0.0f64; 4]; ROWS];
     let xc = x.chunks_exact(4);
@@ -44,12 +70,19 @@ fn dot4(r: [&[f64]; ROWS], x: &[f64]) -> [f64; ROWS] {
         .zip(r[1].chunks_exact(4))
         .zip(r[2].chunks_exact(4))
         .zip(r[3].chunks_exact(4));
+    let [a0, a1, a2, a3] = &mut acc;
     for ((((xv, w0), w1), w2), w3) in cols {
         for i in 0..4 {
-            acc[0][i] += w0[i] * xv[i];
-            acc[1][i] += w1[i] * xv[i];
-            acc[2][i] += w2[i] * xv[i];
-            acc[3][i] += w3[i] * xv[i];
+            a0[i] += f64::from(w0[i]) * xv[i];
+        }
+        for i in 0..4 {
+            a1[i] += f64::from(w1[i]) * xv[i];
+        }
+        for i in 0..4 {
+            a2[i] += f64::from(w2[i]) * xv[i];
+        }
+        for i in 0..4 {
+            a3[i] += f64::from(w3[i]) * xv[i];
         }
     }
     let x_tail = x.get(split..).unwrap_or(&[]);
@@ -60,7 +93,7 @@ fn dot4(r: [&[f64]; ROWS], x: &[f64]) -> [f64; ROWS] {
             .unwrap_or(&[])
             .iter()
             .zip(x_tail)
-            .map(|(w, v)| w * v)
+            .map(|(&w, v)| f64::from(w) * v)
             .sum();
         *o = (a[0] + a[1]) + (a[2] + a[3]) + tail;
     }
@@ -68,10 +101,23 @@ fn dot4(r: [&[f64]; ROWS], x: &[f64]) -> [f64; ROWS] {
 }
 
 /// `out_i = bias_i + dot(row_i, z)` (or `dot(row_i, z)` without a bias) for the rows of the
-/// row-major `w` with `cols` columns; as many outputs as rows (and bias entries, if any).
+/// row-major f32 `w` with `cols` columns, each weight widened to f64 (exactly) where it is used; as many outputs as rows (and bias entries, if any).
 #[must_use]
-pub fn mul_rows(w: &[f64], cols: usize, bias: Option<&[f64]>, z: &[f64]) -> Vec<f64> {
-    let rows: Vec<&[f64]> = w.chunks_exact(cols.max(1)).collect();
+pub fn mul_rows(w: &[f32], cols: usize, bias: Option<&[f64]>, z: &[f64]) -> Vec<f64> {
+    struct Op<'a>(&'a [f32], usize, Option<&'a [f64]>, &'a [f64]);
+    impl pulp::WithSimd for Op<'_> {
+        type Output = Vec<f64>;
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) -> Vec<f64> {
+            mul_rows_plain(self.0, self.1, self.2, self.3)
+        }
+    }
+    pulp::Arch::new().dispatch(Op(w, cols, bias, z))
+}
+
+#[inline(always)]
+fn mul_rows_plain(w: &[f32], cols: usize, bias: Option<&[f64]>, z: &[f64]) -> Vec<f64> {
+    let rows: Vec<&[f32]> = w.chunks_exact(cols.max(1)).collect();
     let count = bias.map_or(rows.len(), |b| b.len().min(rows.len()));
     let mut out = Vec::with_capacity(count);
     // dot4 needs every row at least as long as z; otherwise dot's common length applies.
@@ -85,16 +131,30 @@ pub fn mul_rows(w: &[f64], cols: usize, bias: Option<&[f64]>, z: &[f64]) -> Vec<
         i += ROWS;
     }
     for (r, row) in rows.iter().enumerate().take(count).skip(i) {
-        let v = dot(row, z);
+        let v = dot_w(row, z);
         out.push(bias.map_or(v, |b| b[r] + v));
     }
     out
 }
 
-/// `out += s · Wᵀ d` for the row-major `w` with `cols` columns: row i adds `(s·d_i)·w_ij` to
+/// `out += s · Wᵀ d` for the row-major f32 `w` (widened exactly) with `cols` columns: row i adds
+/// `(s·d_i)·w_ij` to
 /// `out_j`, rows in order, rows with `s·d_i = 0` skipped.
-pub fn add_mul_t(w: &[f64], cols: usize, d: &[f64], s: f64, out: &mut [f64]) {
-    let terms: Vec<(f64, &[f64])> = w
+pub fn add_mul_t(w: &[f32], cols: usize, d: &[f64], s: f64, out: &mut [f64]) {
+    struct Op<'a>(&'a [f32], usize, &'a [f64], f64, &'a mut [f64]);
+    impl pulp::WithSimd for Op<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) {
+            add_mul_t_plain(self.0, self.1, self.2, self.3, self.4);
+        }
+    }
+    pulp::Arch::new().dispatch(Op(w, cols, d, s, out));
+}
+
+#[inline(always)]
+fn add_mul_t_plain(w: &[f32], cols: usize, d: &[f64], s: f64, out: &mut [f64]) {
+    let terms: Vec<(f64, &[f32])> = w
         .chunks_exact(cols.max(1))
         .zip(d)
         .map(|(row, &di)| (s * di, row))
@@ -109,16 +169,16 @@ pub fn add_mul_t(w: &[f64], cols: usize, d: &[f64], s: f64, out: &mut [f64]) {
         let cols = out.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3);
         for ((((o, &w0), &w1), &w2), &w3) in cols {
             let mut v = *o;
-            v += f0 * w0;
-            v += f1 * w1;
-            v += f2 * w2;
-            v += f3 * w3;
+            v += f0 * f64::from(w0);
+            v += f1 * f64::from(w1);
+            v += f2 * f64::from(w2);
+            v += f3 * f64::from(w3);
             *o = v;
         }
     }
     for &(f, row) in groups.remainder() {
         for (o, &w) in out.iter_mut().zip(row) {
-            *o += f * w;
+            *o += f * f64::from(w);
         }
     }
 }
@@ -141,6 +201,10 @@ mod tests {
             .collect()
     }
 
+    fn weights(n: usize, seed: u64) -> Vec<f32> {
+        values(n, seed).into_iter().map(|v| v as f32).collect()
+    }
+
     fn plain_add_mul_t(w: &[f64], cols: usize, d: &[f64], s: f64, out: &mut [f64]) {
         for (row, &di) in w.chunks_exact(cols.max(1)).zip(d) {
             let f = s * di;
@@ -154,8 +218,17 @@ mod tests {
 
     #[test]
     fn products_are_bit_identical_to_the_plain_loops() {
-        for (rows, cols) in [(1, 1), (3, 5), (4, 4), (7, 9), (10, 128), (13, 784), (128, 10)] {
-            let w = values(rows * cols, (rows * 31 + cols) as u64);
+        for (rows, cols) in [
+            (1, 1),
+            (3, 5),
+            (4, 4),
+            (7, 9),
+            (10, 128),
+            (13, 784),
+            (128, 10),
+        ] {
+            let w32 = weights(rows * cols, (rows * 31 + cols) as u64);
+            let w: Vec<f64> = w32.iter().map(|&v| f64::from(v)).collect();
             let b = values(rows, 7);
             let z = values(cols, 11);
             let mut d = values(rows, 13);
@@ -168,30 +241,31 @@ mod tests {
                 .zip(&b)
                 .map(|(r, &bi)| bi + dot(r, &z))
                 .collect();
-            let fast = mul_rows(&w, cols, Some(&b), &z);
+            let fast = mul_rows(&w32, cols, Some(&b), &z);
             assert_eq!(bits(&plain), bits(&fast), "{rows}×{cols}");
             let plain: Vec<f64> = w.chunks_exact(cols).map(|r| dot(r, &z)).collect();
-            assert_eq!(bits(&plain), bits(&mul_rows(&w, cols, None, &z)));
+            assert_eq!(bits(&plain), bits(&mul_rows(&w32, cols, None, &z)));
             let (mut p, mut f) = (values(cols, 17), values(cols, 17));
             plain_add_mul_t(&w, cols, &d, 0.37, &mut p);
-            add_mul_t(&w, cols, &d, 0.37, &mut f);
+            add_mul_t(&w32, cols, &d, 0.37, &mut f);
             assert_eq!(bits(&p), bits(&f), "{rows}×{cols} transposed");
         }
     }
 
     #[test]
     fn short_inputs_follow_the_common_length() {
-        let w = values(8 * 6, 3);
+        let w32 = weights(8 * 6, 3);
+        let w: Vec<f64> = w32.iter().map(|&v| f64::from(v)).collect();
         let z = values(4, 5);
         let plain: Vec<f64> = w.chunks_exact(6).map(|r| dot(r, &z)).collect();
-        assert_eq!(bits(&plain), bits(&mul_rows(&w, 6, None, &z)));
+        assert_eq!(bits(&plain), bits(&mul_rows(&w32, 6, None, &z)));
         let long = values(9, 5);
         let plain: Vec<f64> = w.chunks_exact(6).map(|r| dot(r, &long)).collect();
-        assert_eq!(bits(&plain), bits(&mul_rows(&w, 6, None, &long)));
+        assert_eq!(bits(&plain), bits(&mul_rows(&w32, 6, None, &long)));
         let d = values(8, 9);
         let (mut p, mut f) = (values(10, 1), values(10, 1));
         plain_add_mul_t(&w, 6, &d, 1.0, &mut p);
-        add_mul_t(&w, 6, &d, 1.0, &mut f);
+        add_mul_t(&w32, 6, &d, 1.0, &mut f);
         assert_eq!(bits(&p), bits(&f));
     }
 
