@@ -1,6 +1,7 @@
 //! Evaluation of exported models: predictions and certificates through `lifted_core`
-//! ([`mod@predict`]), attacks ([`attack`], [`grad`] with its products in [`matvec`]), certificate reports ([`report`]), and the
-//! `certify` and `evaluate` commands with their shared arguments ([`args`]).
+//! ([`mod@predict`]), attacks ([`attack`], [`grad`] with its products in [`matvec`]), certificate
+//! reports ([`report`]), and the `certify` and `evaluate` commands with their shared arguments
+//! ([`args`]).
 
 pub mod args;
 pub mod attack;
