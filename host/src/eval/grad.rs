@@ -18,6 +18,7 @@
 use lifted_core::schedule::{Update, Updates};
 use lifted_core::{Activation, Family, Init, ModelView};
 
+use crate::eval::matvec;
 use crate::tol::Tol;
 
 /// How closely the f64 mirror's logits follow `lifted_core::infer`'s f32 logits on the models the
@@ -29,8 +30,9 @@ pub const MIRROR_TOL: Tol = Tol::AbsRel {
 
 #[derive(Debug, Clone)]
 struct Layer {
-    /// W_{k−1}, row-major `rows × cols`.
-    w: Vec<f64>,
+    /// W_{k−1}, row-major `rows × cols`, as stored (f32; widened exactly to f64 where used, which
+    /// halves the memory the products read).
+    w: Vec<f32>,
     b: Vec<f64>,
     rows: usize,
     cols: usize,
@@ -57,26 +59,6 @@ struct TapeEntry {
     u: Vec<f64>,
     /// Family A only: W_k z_k + b_k before the update (argument of f_{k+1}).
     p: Vec<f64>,
-}
-
-/// `Σ a_i b_i` with four independent partial sums (so the loop vectorises).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f64; 4];
-    let (ac, bc) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = ac
-        .remainder()
-        .iter()
-        .zip(bc.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ac.zip(bc) {
-        for i in 0..4 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 fn act(a: Activation, v: f64) -> f64 {
@@ -122,31 +104,17 @@ fn dact(a: Activation, v: f64) -> f64 {
 impl Layer {
     /// `W z + b`.
     fn affine(&self, z: &[f64]) -> Vec<f64> {
-        self.w
-            .chunks_exact(self.cols)
-            .zip(&self.b)
-            .map(|(row, &b)| b + dot(row, z))
-            .collect()
+        matvec::mul_rows(&self.w, self.cols, Some(&self.b), z)
     }
 
     /// `W z` (no bias).
     fn mul(&self, z: &[f64]) -> Vec<f64> {
-        self.w
-            .chunks_exact(self.cols)
-            .map(|row| dot(row, z))
-            .collect()
+        matvec::mul_rows(&self.w, self.cols, None, z)
     }
 
     /// `out += s · Wᵀ d`.
     fn add_mul_t(&self, d: &[f64], s: f64, out: &mut [f64]) {
-        for (row, &di) in self.w.chunks_exact(self.cols).zip(d) {
-            let f = s * di;
-            if f != 0.0 {
-                for (o, &w) in out.iter_mut().zip(row) {
-                    *o += f * w;
-                }
-            }
-        }
+        matvec::add_mul_t(&self.w, self.cols, d, s, out);
     }
 }
 
@@ -185,7 +153,7 @@ impl Unrolled {
             .map(|k| {
                 let spec = model.layer(k).copied();
                 Layer {
-                    w: model.weights(k - 1).iter().map(|&v| f64::from(v)).collect(),
+                    w: model.weights(k - 1).to_vec(),
                     b: model.bias(k - 1).iter().map(|&v| f64::from(v)).collect(),
                     rows: model.width(k),
                     cols: model.width(k - 1).max(1),
