@@ -12,8 +12,8 @@ use crate::eval::args::{check_radii, show_progress, DataArgs, PgdArgs};
 use crate::eval::attack::PgdConfig;
 use crate::eval::report::ModelBrief;
 use crate::eval::{
-    accuracy, check_compatible, fraction, predict, progress_bar, robust_accuracy, Prediction,
-    RobustResult, Target,
+    accuracy, check_compatible, fraction, predict, progress_bar, robust_accuracy,
+    robust_accuracy_relative, Prediction, RobustResult, Target,
 };
 use crate::model::file::{open, read_blob};
 
@@ -60,6 +60,16 @@ pub struct EvaluateArgs {
         value_name = "EPS,…"
     )]
     pub pgd_internal: Vec<f64>,
+    /// ℓ2 PGD radii on every hidden block z_k as fractions of the sample's own ‖z_k(x)‖₂ (e.g.
+    /// 0.05): unlike absolute radii these do not change when a ReLU layer is rescaled, so they
+    /// compare models (docs/method.md §8.3).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        action = clap::ArgAction::Set,
+        value_name = "FRACTION,…"
+    )]
+    pub pgd_internal_rel: Vec<f64>,
     /// PGD restarts per sample and radius (1 to 1000).
     #[arg(long, default_value_t = 10)]
     pub restarts: usize,
@@ -110,7 +120,13 @@ pub struct EvaluateReport {
 
 /// Per sample: correctly classified and certified at `eps` for `target` (`None` where no
 /// certificate applies: hidden layers of a model that does not deploy the forward pass).
-fn certified_at(preds: &[Prediction], target: Target, eps: f64) -> Option<Vec<bool>> {
+fn certified_at(
+    preds: &[Prediction],
+    target: Target,
+    eps: f64,
+    relative: bool,
+) -> Option<Vec<bool>> {
+    let eps64 = eps;
     let eps = eps as f32;
     match target {
         Target::InputL2 => Some(
@@ -134,7 +150,18 @@ fn certified_at(preds: &[Prediction], target: Target, eps: f64) -> Option<Vec<bo
             Some(
                 preds
                     .iter()
-                    .map(|p| p.correct() && radius(p).is_some_and(|r| r > 0.0 && eps <= r))
+                    .map(|p| {
+                        let covers = |r: f32| {
+                            if relative {
+                                // The attacked radius of this sample, as the attack computes it.
+                                let n = p.hidden_l2.get(k - 1).copied().unwrap_or(0.0);
+                                eps64 * f64::from(n) <= f64::from(r)
+                            } else {
+                                eps <= r
+                            }
+                        };
+                        p.correct() && radius(p).is_some_and(|r| r > 0.0 && covers(r))
+                    })
                     .collect(),
             )
         }
@@ -147,8 +174,12 @@ fn certified_at(preds: &[Prediction], target: Target, eps: f64) -> Option<Vec<bo
 /// Bad inputs, or a sample that is certified at a radius and broken by PGD there (a soundness bug).
 pub fn run(args: &EvaluateArgs) -> Result<EvaluateReport> {
     let cfg = args.pgd.config(args.restarts)?;
-    let mut targets: Vec<(Target, f64)> = Vec::new();
-    let none = args.pgd_linf.is_empty() && args.pgd_l2.is_empty() && args.pgd_internal.is_empty();
+    // (target, radius, relative to ‖z_k‖)
+    let mut targets: Vec<(Target, f64, bool)> = Vec::new();
+    let none = args.pgd_linf.is_empty()
+        && args.pgd_l2.is_empty()
+        && args.pgd_internal.is_empty()
+        && args.pgd_internal_rel.is_empty();
     let (linf, l2) = if none {
         (DEFAULT_LINF.to_vec(), DEFAULT_L2.to_vec())
     } else {
@@ -158,17 +189,27 @@ pub fn run(args: &EvaluateArgs) -> Result<EvaluateReport> {
         ("--pgd-linf", &linf),
         ("--pgd-l2", &l2),
         ("--pgd-internal", &args.pgd_internal),
+        ("--pgd-internal-rel", &args.pgd_internal_rel),
     ] {
         check_radii(flag, &list.iter().map(|&v| v as f32).collect::<Vec<_>>())?;
     }
-    targets.extend(linf.iter().map(|&e| (Target::InputLinf, e)));
-    targets.extend(l2.iter().map(|&e| (Target::InputL2, e)));
+    targets.extend(linf.iter().map(|&e| (Target::InputLinf, e, false)));
+    targets.extend(l2.iter().map(|&e| (Target::InputL2, e, false)));
     let blob = read_blob(&args.model)?;
     let model = open(&blob)?;
     let data = args.data.load()?;
     check_compatible(&model, &data)?;
     for k in 1..model.layers() {
-        targets.extend(args.pgd_internal.iter().map(|&e| (Target::Hidden(k), e)));
+        targets.extend(
+            args.pgd_internal
+                .iter()
+                .map(|&e| (Target::Hidden(k), e, false)),
+        );
+        targets.extend(
+            args.pgd_internal_rel
+                .iter()
+                .map(|&e| (Target::Hidden(k), e, true)),
+        );
     }
     let show = show_progress() && !args.json;
     let (preds, rows) = args.data.run_in_pool(|| {
@@ -176,11 +217,16 @@ pub fn run(args: &EvaluateArgs) -> Result<EvaluateReport> {
         let preds = predict(&model, &data, true, &pb);
         pb.finish_and_clear();
         let mut rows = Vec::new();
-        for &(target, eps) in &targets {
+        for &(target, eps, relative) in &targets {
             let pb = progress_bar(data.len(), &format!("pgd {} {eps}", target.label()), show);
-            let pgd = robust_accuracy(&model, &data, &preds, target, eps, &cfg, &pb);
+            let pgd = match target {
+                Target::Hidden(k) if relative => {
+                    robust_accuracy_relative(&model, &data, &preds, k, eps, &cfg, &pb)
+                }
+                _ => robust_accuracy(&model, &data, &preds, target, eps, &cfg, &pb),
+            };
             pb.finish_and_clear();
-            let cert = certified_at(&preds, target, eps);
+            let cert = certified_at(&preds, target, eps, relative);
             let certified = cert.as_ref().map(|c| c.iter().filter(|&&b| b).count());
             let certified_broken = cert.as_ref().map_or(0, |c| {
                 c.iter()
@@ -260,7 +306,7 @@ impl fmt::Display for EvaluateReport {
             writeln!(
                 f,
                 "  {:<8} {:>8} {:>10} {:>10.2} % {:>12}",
-                r.pgd.target.label(),
+                r.pgd.label(),
                 r.pgd.eps,
                 r.pgd.robust,
                 100.0 * r.pgd.robust_accuracy,

@@ -15,6 +15,6 @@ pub mod report;
 pub mod vnnlib;
 
 pub use predict::{
-    accuracy, check_compatible, fraction, predict, progress_bar, robust_accuracy, stream,
-    Prediction, RobustResult, Target,
+    accuracy, check_compatible, fraction, predict, progress_bar, robust_accuracy,
+    robust_accuracy_relative, stream, Prediction, RobustResult, Target,
 };

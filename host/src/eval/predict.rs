@@ -228,8 +228,11 @@ pub fn stream(index: usize, target: Target) -> u64 {
 pub struct RobustResult {
     /// Where the attack perturbs.
     pub target: Target,
-    /// Radius.
+    /// Radius (with `relative`, the fraction of each sample's ‖z_k(x)‖₂).
     pub eps: f64,
+    /// Hidden targets only: the radius of sample i is `eps`·‖z_k(x_i)‖₂, which does not change
+    /// when a ReLU layer is rescaled (docs/method.md §8.3).
+    pub relative: bool,
     /// Samples.
     pub samples: usize,
     /// Correctly classified samples (the ones attacked).
@@ -243,6 +246,18 @@ pub struct RobustResult {
     pub survived: Vec<bool>,
 }
 
+impl RobustResult {
+    /// The target's label, with `/‖z‖` for a relative radius (`z1/‖z‖`).
+    #[must_use]
+    pub fn label(&self) -> String {
+        if self.relative {
+            format!("{}/‖z‖", self.target.label())
+        } else {
+            self.target.label()
+        }
+    }
+}
+
 /// Attacks every correctly classified sample at `eps` (defending its label) and counts the
 /// samples that survive. Misclassified samples count as not robust.
 #[must_use]
@@ -252,6 +267,44 @@ pub fn robust_accuracy(
     preds: &[Prediction],
     target: Target,
     eps: f64,
+    cfg: &PgdConfig,
+    pb: &ProgressBar,
+) -> RobustResult {
+    robust_accuracy_with(model, data, preds, target, eps, false, cfg, pb)
+}
+
+/// [`robust_accuracy`] on hidden block k at radius `fraction`·‖z_k(x)‖₂ per sample (the same
+/// attack and seed stream as [`Target::Hidden`], scaled to each sample's activity).
+#[must_use]
+pub fn robust_accuracy_relative(
+    model: &ModelView<'_>,
+    data: &Dataset,
+    preds: &[Prediction],
+    k: usize,
+    fraction: f64,
+    cfg: &PgdConfig,
+    pb: &ProgressBar,
+) -> RobustResult {
+    robust_accuracy_with(
+        model,
+        data,
+        preds,
+        Target::Hidden(k),
+        fraction,
+        true,
+        cfg,
+        pb,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn robust_accuracy_with(
+    model: &ModelView<'_>,
+    data: &Dataset,
+    preds: &[Prediction],
+    target: Target,
+    eps: f64,
+    relative: bool,
     cfg: &PgdConfig,
     pb: &ProgressBar,
 ) -> RobustResult {
@@ -280,7 +333,12 @@ pub fn robust_accuracy(
                             return false;
                         };
                         let zk = o.block(model, k).to_vec();
-                        attacker.internal(k, &zk, t, eps, s)
+                        let r = if relative {
+                            eps * f64::from(l2_norm(&zk))
+                        } else {
+                            eps
+                        };
+                        attacker.internal(k, &zk, t, r, s)
                     }
                 };
                 !hit.success
@@ -291,6 +349,7 @@ pub fn robust_accuracy(
     RobustResult {
         target,
         eps,
+        relative,
         samples: preds.len(),
         attacked: preds.iter().filter(|p| p.correct()).count(),
         robust,
