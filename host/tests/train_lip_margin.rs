@@ -14,7 +14,7 @@ use lifted::train::objectives::{free_state, lifted_batch_with, lifted_values_wit
 use lifted::train::phases::{self, loss_grad_row};
 use lifted::train::{
     self, train_in_dir, Checkpoint, Damping, LossKind, MarginLoss, Objective, Potential, Progress,
-    TrainConfig,
+    Selection, TrainConfig,
 };
 use lifted_core::{Activation, Norm};
 
@@ -533,6 +533,66 @@ fn margin_training_certifies_an_iterative_model_on_digits() {
     );
     // Genuinely iterative: the deployed logits are measurably not the forward pass's.
     assert!(gap.mean_relative > 0.05, "{gap:?}");
+}
+
+#[test]
+fn selection_by_certified_validation_accuracy_keeps_the_epoch_that_certifies_most() {
+    let splits = digits();
+    let cfg = TrainConfig {
+        widths: vec![64, 64, 10],
+        lip_margin_eps: 0.4,
+        lip_margin_warmup: 3,
+        select: Selection::ValCertifiedL2(0.3),
+        ..small(Objective::Arovr, 8)
+    };
+    let r = run(&cfg, &splits);
+    let key = "val_certified_l2_0.3";
+    let logged: Vec<f64> = r.history.iter().map(|h| h.robust[key]).collect();
+    let best = logged.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let first = logged.iter().position(|&v| v == best).unwrap();
+    assert_eq!(r.best_epoch, r.history[first].epoch, "logged {logged:?}");
+    // The kept parameters certify exactly the logged share on the validation split …
+    let blob = lifted::model::export::build_blob(&r.best, &lifted_core::bounds::Limits::default())
+        .unwrap();
+    let model = lifted_core::ModelView::new_checked(blob.as_bytes()).unwrap();
+    let preds = lifted::eval::predict(&model, &splits.val, true, &ProgressBar::hidden());
+    let share = preds
+        .iter()
+        .filter(|p| p.certified_at(Norm::L2, 0.3))
+        .count() as f64
+        / preds.len() as f64;
+    assert_eq!(share, best);
+    // The epoch validation accuracy would have kept, for the record (the two rules may agree).
+    let by_acc = r
+        .history
+        .iter()
+        .max_by(|a, b| a.val_acc.total_cmp(&b.val_acc).then(b.epoch.cmp(&a.epoch)))
+        .unwrap()
+        .epoch;
+    eprintln!(
+        "certified-selected epoch {}, accuracy-selected {by_acc}: {logged:?}",
+        r.best_epoch
+    );
+    assert!(best > 0.3, "certified share at the selected epoch {best}");
+}
+
+#[test]
+fn selection_rules_parse_and_print() {
+    for s in ["val-accuracy", "val-certified-l2:0.3"] {
+        assert_eq!(s.parse::<Selection>().unwrap().to_string(), s);
+    }
+    for bad in [
+        "val-certified-l2:0",
+        "val-certified-l2:x",
+        "test-accuracy",
+        "val-certified-l2:inf",
+    ] {
+        let e = bad.parse::<Selection>().unwrap_err().to_string();
+        assert!(
+            e.contains(bad) || e.contains("unknown selection"),
+            "{bad}: {e}"
+        );
+    }
 }
 
 /// Median float error bound E(x) + E_ball of the ℓ2 certificates of `p` on the digits test split.

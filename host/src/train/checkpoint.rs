@@ -48,6 +48,9 @@ pub struct Best {
     pub val_acc: f64,
     /// Its test accuracy.
     pub test_acc: f64,
+    /// The score the selection rule compared (`--select`); absent: the validation accuracy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_score: Option<f64>,
     /// Its deployable parameters.
     pub params: ModelParamsJson,
 }

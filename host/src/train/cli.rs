@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::options::{
     Attack, Damping, HiddenActivation, InitKind, LossKind, LrSchedule, MarginLoss, MetaGamma,
-    Objective, Potential, RelaxedDistance, ScheduleKind, Target,
+    Objective, Potential, RelaxedDistance, ScheduleKind, Selection, Target,
 };
 use super::{files, train_in_dir, Progress, Start, TrainConfig, TrainResult};
 use crate::data::{self, DatasetKind};
@@ -193,6 +193,12 @@ pub struct TrainArgs {
     /// Worker threads (0: one per core, at most 1024) [default: 0].
     #[arg(long, value_name = "N", help_heading = "Optimiser")]
     pub threads: Option<usize>,
+    /// Which epoch becomes best.params.json, always measured on the validation split:
+    /// val-accuracy, or val-certified-l2:EPS (the share of validation samples the exported model
+    /// classifies correctly and certifies at ℓ2 radius EPS; logged per epoch) [default:
+    /// val-accuracy].
+    #[arg(long, value_name = "RULE", help_heading = "Optimiser")]
+    pub select: Option<Selection>,
 }
 
 macro_rules! apply {
@@ -258,7 +264,8 @@ impl TrainArgs {
             lr,
             lr_schedule,
             seed,
-            threads
+            threads,
+            select
         );
         if let Some(s) = a.attack_step_size {
             cfg.attack_step_size = Some(s);

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::options::{
     Attack, Damping, HiddenActivation, InitKind, LossKind, LrSchedule, MarginLoss, MetaGamma,
-    Objective, Potential, RelaxedDistance, ScheduleKind, Target,
+    Objective, Potential, RelaxedDistance, ScheduleKind, Selection, Target,
 };
 use crate::data::DatasetKind;
 
@@ -180,6 +180,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Which epoch is kept as the best (measured on the validation split).
+    pub select: Selection,
     /// The data (used by the CLI; recorded with the run).
     pub data: DataSpec,
 }
@@ -227,6 +229,7 @@ impl Default for TrainConfig {
             adam_eps: 1e-8,
             seed: 0,
             threads: 0,
+            select: Selection::ValAccuracy,
             data: DataSpec::default(),
         }
     }

@@ -58,7 +58,7 @@ pub use config::{DataSpec, TrainConfig};
 pub use log::EpochRecord;
 pub use options::{
     Attack, Damping, HiddenActivation, InitKind, LossKind, LrSchedule, MarginLoss, MetaGamma,
-    Objective, Potential, RelaxedDistance, ScheduleKind, Target,
+    Objective, Potential, RelaxedDistance, ScheduleKind, Selection, Target,
 };
 pub use params::{read_params_json, write_params_json, ModelParamsJson};
 pub use progress::Progress;

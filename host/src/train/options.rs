@@ -319,6 +319,49 @@ impl FromStr for Damping {
 }
 string_serde!(Damping);
 
+/// Which epoch `lifted train` keeps as its best (`best.params.json`); always measured on the
+/// validation split, never the test split.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Selection {
+    /// `val-accuracy`: the highest validation accuracy (ties: the earlier epoch).
+    #[default]
+    ValAccuracy,
+    /// `val-certified-l2:EPS`: the highest share of validation samples that the exported model
+    /// (sound constants, default limits) classifies correctly and certifies at ℓ2 radius EPS.
+    ValCertifiedL2(f32),
+}
+
+impl fmt::Display for Selection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Selection::ValAccuracy => f.write_str("val-accuracy"),
+            Selection::ValCertifiedL2(e) => write!(f, "val-certified-l2:{e}"),
+        }
+    }
+}
+
+impl FromStr for Selection {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.split_once(':') {
+            None if s == "val-accuracy" => Ok(Selection::ValAccuracy),
+            Some(("val-certified-l2", e)) => {
+                let eps: f32 = e
+                    .parse()
+                    .map_err(|_| anyhow!("selection `{s}`: `{e}` is not a radius"))?;
+                ensure!(
+                    eps.is_finite() && eps > 0.0,
+                    "selection `{s}`: the radius must be finite and > 0"
+                );
+                Ok(Selection::ValCertifiedL2(eps))
+            }
+            _ => bail!("unknown selection `{s}` — use val-accuracy or val-certified-l2:EPS"),
+        }
+    }
+}
+string_serde!(Selection);
+
 /// The target class g of the targeted objective (docs/method.md §5.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

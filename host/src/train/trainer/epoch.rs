@@ -22,10 +22,14 @@ use crate::train::net::Net;
 use crate::train::objectives::{choose_targets, free_state, free_state_pre, lifted_batch_from};
 use crate::train::options::Damping;
 use crate::train::options::MarginLoss;
-use crate::train::options::{MetaGamma, Objective};
+use crate::train::options::{MetaGamma, Objective, Selection};
 use crate::train::params::{damping_alpha, to_model_params};
 use crate::train::phases::predict;
 use crate::train::progress::Progress;
+use indicatif::ProgressBar;
+use lifted_core::bounds::Limits;
+use lifted_core::write::ModelParams;
+use lifted_core::{ModelView, Norm};
 
 use super::{EpochOutcome, Trainer};
 
@@ -134,18 +138,29 @@ impl Trainer<'_> {
         self.adam = w.adam;
         self.rng = w.rng;
         self.lip_vecs = w.lip_vecs;
-        if self.best.as_ref().is_none_or(|b| val_acc > b.val_acc) {
-            let params = to_model_params(
-                &self.net,
-                &self.cfg,
-                train.input_range(),
-                &self.class_names,
-                e,
-            );
+        let params = to_model_params(
+            &self.net,
+            &self.cfg,
+            train.input_range(),
+            &self.class_names,
+            e,
+        );
+        let mut rec = rec;
+        let score = match self.cfg.select {
+            Selection::ValAccuracy => None,
+            Selection::ValCertifiedL2(eps) => {
+                let c = val_certified_l2(&params, &self.splits.val, eps);
+                rec.robust.insert(format!("val_certified_l2_{eps}"), c);
+                Some(c)
+            }
+        };
+        let better = |b: &Best| score.unwrap_or(val_acc) > b.val_score.unwrap_or(b.val_acc);
+        if self.best.as_ref().is_none_or(better) {
             self.best = Some(Best {
                 epoch: e,
                 val_acc,
                 test_acc,
+                val_score: score,
                 params: (&params).into(),
             });
         }
@@ -313,5 +328,24 @@ pub fn gather(d: &Dataset, idx: &[usize]) -> (Mat<f32>, Vec<u8>) {
     (
         Mat::from_vec(idx.len(), d.dim, data),
         idx.iter().map(|&i| d.labels[i]).collect(),
+    )
+}
+
+/// The share of `val` that the model of `params`, exported with sound constants and the default
+/// limits, classifies correctly and certifies at ℓ2 radius `eps` (0 if it cannot be exported).
+fn val_certified_l2(params: &ModelParams, val: &Dataset, eps: f32) -> f64 {
+    let Ok(blob) = crate::model::export::build_blob(params, &Limits::default()) else {
+        return 0.0;
+    };
+    let Ok(model) = ModelView::new_checked(blob.as_bytes()) else {
+        return 0.0;
+    };
+    let preds = crate::eval::predict(&model, val, true, &ProgressBar::hidden());
+    crate::eval::fraction(
+        preds
+            .iter()
+            .filter(|p| p.certified_at(Norm::L2, eps))
+            .count(),
+        preds.len(),
     )
 }
