@@ -9,35 +9,8 @@ use lifted::data::{load, DatasetKind};
 use lifted::eval::attack::PgdConfig;
 use lifted::eval::{predict, robust_accuracy, robust_accuracy_relative, Target};
 use lifted_core::bounds::Limits;
-use lifted_core::write::{LayerParams, ModelParams};
+use lifted_core::write::ModelParams;
 use lifted_core::ModelView;
-
-fn params_of(m: &ModelView<'_>) -> ModelParams {
-    let h = m.header();
-    ModelParams {
-        input_dim: m.input_dim(),
-        input_range: (h.input_min, h.input_max),
-        family: m.family(),
-        init: m.init(),
-        schedule: m.schedule(),
-        sweeps: m.sweeps() as u16,
-        layers: (1..=m.layers())
-            .map(|k| {
-                let s = m.layer(k).unwrap();
-                LayerParams {
-                    weights: m.weights(k - 1).to_vec(),
-                    bias: m.bias(k - 1).to_vec(),
-                    activation: s.activation,
-                    gamma: s.gamma,
-                    rho: s.rho,
-                    step: s.step,
-                }
-            })
-            .collect(),
-        class_names: Vec::new(),
-        metadata: String::new(),
-    }
-}
 
 const C: f32 = 0.5; // a power of two: every scaled weight and activity is exact
 
@@ -50,7 +23,7 @@ fn demo() -> lifted_core::write::Blob {
 /// the internal-radius limit scaled alike (the certificate's float-error term covers a ball of
 /// that absolute radius around ẑ_1, so both certificates then bound the same perturbations).
 fn rescaled(model: &ModelView<'_>) -> lifted_core::write::Blob {
-    let mut p = params_of(model);
+    let mut p = ModelParams::from_view(model);
     p.layers[0].weights.iter_mut().for_each(|w| *w *= C);
     p.layers[0].bias.iter_mut().for_each(|b| *b *= C);
     p.layers[1].weights.iter_mut().for_each(|w| *w /= C);
