@@ -6,7 +6,7 @@
 //! measures the difference on a data set, so that a report never passes such a model off as
 //! "genuinely iterative" without the number that says how iterative it is.
 
-use lifted_core::{infer, Kernels, ModelView, Portable, Workspace};
+use lifted_core::{infer, top_two, Kernels, ModelView, Portable, Workspace};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -45,17 +45,6 @@ pub fn forward_logits(model: &ModelView<'_>, x: &[f32]) -> Option<Vec<f32>> {
     z.iter().all(|v| v.is_finite()).then_some(z)
 }
 
-/// First index of the largest value.
-fn argmax(v: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
-}
-
 /// The gap between the deployed map and its forward pass on `data`; `None` for a forward
 /// deployment (the two are the same map) or when no sample could be compared.
 #[must_use]
@@ -87,7 +76,7 @@ pub fn forward_gap(model: &ModelView<'_>, data: &Dataset) -> Option<ForwardGap> 
                     .sum::<f64>()
                     .sqrt();
                 let rel = if norm > 0.0 { diff / norm } else { 0.0 };
-                Some((diff, rel, argmax(&f) == o.class))
+                Some((diff, rel, top_two(&f).0 == o.class))
             },
         )
         .flatten()
