@@ -191,6 +191,26 @@ fn every_objective_lowers_its_loss_on_digits() {
                 ..base(Objective::Arovr)
             },
         ),
+        (
+            "meta γ validation",
+            TrainConfig {
+                meta_gamma: MetaGamma::Validation,
+                gamma_lr: 0.05,
+                meta_every: 5,
+                ..base(Objective::Arovr)
+            },
+        ),
+        (
+            "hopfield meta γ validation",
+            TrainConfig {
+                potential: Potential::Hopfield,
+                beta: 0.05,
+                meta_gamma: MetaGamma::Validation,
+                gamma_lr: 0.05,
+                meta_every: 5,
+                ..base(Objective::Arovr)
+            },
+        ),
     ];
     for (name, cfg) in cases {
         let r = run(&cfg, &splits);
@@ -214,6 +234,23 @@ fn every_objective_lowers_its_loss_on_digits() {
                     .all(|h| h.mu_lower.is_some_and(|m| m >= 0.05 - 1e-9)),
                 "{name}: λ_min(T) below the projection margin"
             );
+        }
+        if cfg.meta_gamma == MetaGamma::Validation {
+            // Only the hidden γ_k move, in whole steps of gamma_lr in log space.
+            let g = &last.gamma;
+            assert_eq!(g[g.len() - 1], 1.0, "{name}: γ_L moved: {g:?}");
+            assert!(
+                g[..g.len() - 1].iter().all(|v| (v - 1.0).abs() > 1e-3),
+                "{name}: a hidden γ did not move: {g:?}"
+            );
+            for v in &g[..g.len() - 1] {
+                let steps = v.ln() / cfg.gamma_lr;
+                assert!(
+                    (steps - steps.round()).abs() < 1e-3,
+                    "{name}: log γ = {} is not a whole number of steps",
+                    v.ln()
+                );
+            }
         }
         if cfg.meta_gamma == MetaGamma::Constrained {
             let g = &last.gamma;

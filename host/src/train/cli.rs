@@ -145,12 +145,18 @@ pub struct TrainArgs {
     /// Clamp the one-step attack to [0, 1].
     #[arg(long, help_heading = "Objective")]
     pub attack_clamp: bool,
-    /// γ meta-learning: off | constrained.
+    /// γ meta-learning: off | constrained | validation (docs/method.md §5.10).
     #[arg(long, value_name = "MODE", help_heading = "Objective")]
     pub meta_gamma: Option<MetaGamma>,
-    /// Learning rate of log γ [default: 0.01].
+    /// Learning rate of log γ (validation: the size of each log-γ step) [default: 0.01].
     #[arg(long, help_heading = "Objective")]
     pub gamma_lr: Option<f64>,
+    /// meta_gamma = validation: one meta step every N optimiser steps [default: 10].
+    #[arg(long, value_name = "N", help_heading = "Objective")]
+    pub meta_every: Option<usize>,
+    /// meta_gamma = validation: finite-difference offset δ on log γ_k [default: 0.1].
+    #[arg(long, value_name = "DELTA", help_heading = "Objective")]
+    pub meta_delta: Option<f64>,
     /// Family B: keep λ_min(T) ≥ this by rescaling W_1…W_{L−1}; negative disables it [default: 0.05].
     #[arg(long, allow_hyphen_values = true, help_heading = "Objective")]
     pub hopfield_mu_min: Option<f64>,
@@ -254,6 +260,8 @@ impl TrainArgs {
             attack_steps,
             meta_gamma,
             gamma_lr,
+            meta_every,
+            meta_delta,
             lip_margin_eps,
             lip_margin_float,
             lip_margin_power_iters,

@@ -138,8 +138,12 @@ pub struct TrainConfig {
     pub attack_clamp: bool,
     /// γ meta-learning.
     pub meta_gamma: MetaGamma,
-    /// Learning rate of the log-γ descent.
+    /// Learning rate of the log-γ descent (`validation`: the size of each log-γ step).
     pub gamma_lr: f64,
+    /// `meta_gamma = validation`: one meta step every this many optimiser steps.
+    pub meta_every: usize,
+    /// `meta_gamma = validation`: the finite-difference offset δ on log γ_k.
+    pub meta_delta: f64,
     /// Family B: after every step, rescale W_1 … W_{L−1} so that the sound lower bound of the
     /// strong-convexity modulus λ_min(T) (docs/method.md §3.3) stays ≥ this; a negative value disables the
     /// projection.
@@ -213,6 +217,8 @@ impl Default for TrainConfig {
             attack_clamp: false,
             meta_gamma: MetaGamma::Off,
             gamma_lr: 0.01,
+            meta_every: 10,
+            meta_delta: 0.1,
             hopfield_mu_min: 0.05,
             lip_margin_eps: 0.0,
             lip_margin_float: 0.0,

@@ -217,6 +217,9 @@ keyword_enum!(
         Off = "off",
         /// γ_k descend the hyper-gradient in log space with Σ_k log γ_k fixed.
         Constrained = "constrained",
+        /// The hidden γ_k follow a finite-difference hyper-gradient of the validation loss after
+        /// one look-ahead step (docs/method.md §5.10).
+        Validation = "validation",
     }
 );
 

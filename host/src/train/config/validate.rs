@@ -87,7 +87,7 @@ impl TrainConfig {
             _ => self.validate_lifted(&g, classes)?,
         }
         self.validate_lip_margin()?;
-        if self.meta_gamma == MetaGamma::Constrained {
+        if self.meta_gamma != MetaGamma::Off {
             ensure!(
                 self.objective.is_lifted(),
                 "meta_gamma needs a lifted objective (γ does not enter {})",
@@ -95,11 +95,20 @@ impl TrainConfig {
             );
             ensure!(
                 l >= 2,
-                "meta_gamma = constrained learns the hidden γ_k; the network has no hidden layer"
+                "meta_gamma = {} learns the hidden γ_k; the network has no hidden layer",
+                self.meta_gamma
             );
             ensure!(
                 self.gamma_lr.is_finite() && self.gamma_lr > 0.0,
                 "gamma_lr must be > 0"
+            );
+        }
+        if self.meta_gamma == MetaGamma::Validation {
+            ensure!(self.meta_every >= 1, "meta_every must be ≥ 1");
+            ensure!(
+                self.meta_delta.is_finite() && self.meta_delta > 0.0 && self.meta_delta <= 1.0,
+                "meta_delta must be in (0, 1], got {}",
+                self.meta_delta
             );
         }
         Ok(())

@@ -33,6 +33,8 @@ use lifted_core::{ModelView, Norm};
 
 use super::{EpochOutcome, Trainer};
 
+mod meta;
+
 /// Gram-iteration steps of the logged bound and of the family-B monitor.
 const GRAM_STEPS_LOG: u32 = 10;
 /// Samples per chunk when measuring accuracy.
@@ -196,6 +198,7 @@ impl Trainer<'_> {
             None
         };
         let margin = margin.as_ref();
+        let mut meta_gamma = None;
         let (loss, correct, grads, gamma_grad) = match cfg.objective {
             Objective::Bp => {
                 let r = backprop_with(&w.net, cfg.loss, x, labels, margin, update, false);
@@ -230,6 +233,15 @@ impl Trainer<'_> {
                 let r = lifted_batch_from(
                     &w.net, &self.spec, &st, x, labels, &g, &free, &free_pre, margin,
                 );
+                let every = cfg.meta_every.max(1);
+                if update
+                    && cfg.meta_gamma == MetaGamma::Validation
+                    && w.adam.t.is_multiple_of(every as u64)
+                {
+                    let count = usize::try_from(w.adam.t).unwrap_or(usize::MAX) / every;
+                    meta_gamma =
+                        self.meta_validation_gamma(&w.net, x, labels, &g, &st, margin, lr, count);
+                }
                 (r.loss_sum, r.correct, Some(r.grads), Some(r.gamma_grad))
             }
         };
@@ -253,6 +265,10 @@ impl Trainer<'_> {
         let mut recheck = false;
         if let (MetaGamma::Constrained, Some(gg)) = (cfg.meta_gamma, gamma_grad) {
             self.meta_gamma_step(&mut w.net, &gg);
+            recheck = true;
+        }
+        if let Some(gamma) = meta_gamma {
+            w.net.gamma = gamma;
             recheck = true;
         }
         if cfg.potential.family() == Family::Hopfield {
