@@ -8,8 +8,9 @@
 //! off at the edge with a marker; the robustness panels keep them in their range (their values are
 //! accuracies in 0 … 1 and the diverged rows hold the only non-zero certified accuracies of the
 //! paper's rows). Accuracy axes are fitted to the data, not 0 … 1: Figure 1's test accuracy to the
-//! second half of training (where validation selects), the robustness curves to every trained
-//! epoch (≥ 1); what lies below is cut off at the edge and the axis title gives the range.
+//! second half of each row's epochs (where validation selects) and its selected epoch, the
+//! robustness curves to every trained epoch (≥ 1); what lies below is cut off at the edge and the
+//! axis title gives the range.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -22,7 +23,7 @@ use crate::data::DatasetKind;
 use crate::experiment::spec::column;
 use crate::experiment::Experiment;
 use crate::plot::axes::{diverged, DIVERGED_FACTOR};
-use crate::plot::panel::{Figure, LegendEntry, Line, Panel, Row, Scale};
+use crate::plot::panel::{Figure, Fit, LegendEntry, Line, Panel, Row, Scale};
 use crate::plot::render;
 use crate::train::EpochRecord;
 
@@ -177,7 +178,7 @@ fn accuracy_panel(
     rows: &[RowCurves<'_>],
     caption: String,
     y_desc: &str,
-    fit_from: f64,
+    fit: Fit,
     fit_diverged: bool,
     y: &dyn Fn(&EpochRecord) -> Option<f64>,
 ) -> Panel {
@@ -198,43 +199,27 @@ fn accuracy_panel(
         caption,
         y_desc: y_desc.to_owned(),
         scale: Scale::Accuracy,
-        fit_from,
+        fit,
         fit_diverged,
         rows,
     }
 }
 
-/// The epoch from which Figure 1's accuracy axis is fitted: the middle of the longest log.
-fn second_half(rows: &[RowCurves<'_>]) -> f64 {
-    let last = rows
-        .iter()
-        .filter_map(|r| r.epochs.last())
-        .max()
-        .copied()
-        .unwrap_or(0);
-    (last / 2) as f64
-}
-
-/// Figure 1's panels: per N_train, the Lipschitz panel and the test-accuracy panel; and the note
-/// that says how the accuracy axes were fitted.
+/// Figure 1's panels: per N_train, the Lipschitz panel and the test-accuracy panel.
 pub(super) fn figure1_panels(
     exp: &Experiment,
     loaded: &[Loaded],
     ds: DatasetKind,
-) -> (Vec<Vec<Panel>>, String) {
-    let mut froms = BTreeSet::new();
-    let panels = exp
-        .n_train
+) -> Vec<Vec<Panel>> {
+    exp.n_train
         .iter()
         .map(|&n| {
             let rows = group_rows(exp, loaded, ds, n);
-            let from = second_half(&rows);
-            froms.insert(from as usize);
             let lip = Panel {
                 caption: format!("N_train = {n}: Lipschitz estimate (solid), bound (dashed)"),
-                y_desc: "‖W₂W₁W₀‖₂ and Π σ̄_k (log scale)".to_owned(),
+                y_desc: "Lipschitz estimate and bound (log scale)".to_owned(),
                 scale: Scale::Log,
-                fit_from: f64::NEG_INFINITY,
+                fit: Fit::All,
                 fit_diverged: false,
                 rows: rows
                     .iter()
@@ -251,21 +236,19 @@ pub(super) fn figure1_panels(
                 &rows,
                 format!("N_train = {n}: test accuracy (● selected epoch)"),
                 "test accuracy",
-                from,
+                Fit::SecondHalf,
                 false,
                 &|r| Some(r.test_acc),
             );
             vec![lip, acc]
         })
-        .collect();
-    let froms: Vec<String> = froms.iter().map(ToString::to_string).collect();
-    let note = format!(
-        "Test-accuracy axes are fitted to the second half of training (epochs ≥ {}, where validation \
-         selects) of the rows that did not diverge, not to 0–100 %; earlier epochs are cut off below.",
-        froms.join(" / ")
-    );
-    (panels, note)
+        .collect()
 }
+
+/// How [`figure1_panels`] fit their accuracy axes.
+pub(super) const FIGURE1_NOTE: &str = "Test-accuracy axes are fitted to the second half of each row's \
+     epochs (where validation selects) and its selected epoch, rows that did not diverge only, not to \
+     0–100 %; earlier epochs may be cut off below.";
 
 /// The per-epoch robustness columns to draw on `ds`: certified ℓ2 at 0.3 (else the first
 /// `cert_l2_` column) and the first `pgd_linf_` column, among those some log of `ds` has.
@@ -322,7 +305,7 @@ pub(super) fn robust_panels(
                         &rows,
                         format!("N_train = {n}: {what} {norm} accuracy, ε = {eps}"),
                         &format!("{what} accuracy"),
-                        1.0,
+                        Fit::From(1.0),
                         true,
                         &|r| r.robust.get(c).copied(),
                     )

@@ -8,7 +8,7 @@
 //!
 //! | file | content |
 //! |---|---|
-//! | `figure1-<dataset>.png` | one row of panels per N_train (file order). Left: lip_estimate (solid) and lip_bound (dashed), log scale; right: test accuracy, ● at the validation-selected epoch. Each curve is the mean over the seeds logged at that epoch, shaded ± one sample std where two or more are; rows differ in colour and marker; one legend below the panels. Diverged rows ([`crate::plot::axes::diverged`]) are left out of the axis ranges and cut off at the edge, marked; the accuracy axis is fitted to the second half of training. |
+//! | `figure1-<dataset>.png` | one row of panels per N_train (file order). Left: lip_estimate (solid) and lip_bound (dashed), log scale; right: test accuracy, ● at the validation-selected epoch. Each curve is the mean over the seeds logged at that epoch, shaded ± one sample std where two or more are; rows differ in colour and marker; one legend below the panels. Diverged rows ([`crate::plot::axes::diverged`]) are left out of the axis ranges and cut off at the edge, marked; the accuracy axis is fitted to the second half of each row's epochs and its selected epoch. |
 //! | `robust-<dataset>.png` | same layout: per-epoch certified ℓ2 accuracy (ε = 0.3, else the first logged) and PGD ℓ∞ accuracy, axes fitted to every trained epoch of all rows; only if the logs have those columns. |
 //! | `tables.md` | per data set × N_train: clean, PGD and certified accuracy at the validation-selected epoch (mean ± sample std over finished seeds), sound Lipschitz bound, s/epoch; diverged rows marked †; soundness violations first. |
 //! | `report.json` | the same numbers, machine readable ([`ReportJson`]). |
@@ -28,7 +28,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::Experiment;
-use figures::{figure1_panels, legend, robust_panels, write_grid, ROBUST_NOTE};
+use figures::{figure1_panels, legend, robust_panels, write_grid, FIGURE1_NOTE, ROBUST_NOTE};
 use load::{load_run, status, Loaded};
 use tables::{aggregate, pretty_name, tables_md};
 
@@ -236,7 +236,7 @@ pub fn report(exp: &Experiment, out: &Path) -> Result<ReportOutcome> {
     let mut files = Vec::new();
     for &ds in &exp.datasets {
         let (name, pretty) = (ds.name(), pretty_name(ds));
-        let (panels, fit_note) = figure1_panels(exp, &loaded, ds);
+        let panels = figure1_panels(exp, &loaded, ds);
         if panels.iter().flatten().all(|p| p.rows.is_empty()) {
             warnings.push(format!(
                 "no logs for {name} yet — figure1-{name}.png not written"
@@ -244,7 +244,7 @@ pub fn report(exp: &Experiment, out: &Path) -> Result<ReportOutcome> {
             continue;
         }
         let (entries, mut notes) = legend(exp, &loaded, ds);
-        notes.push(fit_note);
+        notes.push(FIGURE1_NOTE.to_owned());
         let title =
             format!("{pretty} — Figure 1: mean ± std over seeds (● best mean validation accuracy)");
         let path = out.join(format!("figure1-{name}.png"));

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{ensure, Result};
 
 use super::axes::{diverged, DIVERGED_FACTOR};
-use super::panel::{Figure, LegendEntry, Line, Panel, Row, Scale};
+use super::panel::{Figure, Fit, LegendEntry, Line, Panel, Row, Scale};
 use super::{render, selected_row, RunLog};
 
 /// A single run's curve (no spread).
@@ -19,16 +19,6 @@ fn line(x: &[f64], y: &[f64], dashed: bool) -> Line {
     }
 }
 
-/// The first epoch of the second half of the longest run, from which the accuracy axis is fitted.
-fn second_half(runs: &[RunLog]) -> f64 {
-    let last = runs
-        .iter()
-        .flat_map(|r| r.epoch.iter().copied())
-        .filter(|e| e.is_finite())
-        .fold(0.0f64, f64::max);
-    (last / 2.0).floor()
-}
-
 /// The Lipschitz and accuracy panels of `runs`.
 fn panels(runs: &[RunLog]) -> Vec<Panel> {
     let finals: Vec<f64> = runs
@@ -36,7 +26,6 @@ fn panels(runs: &[RunLog]) -> Vec<Panel> {
         .map(|r| r.lip_estimate.last().copied().unwrap_or(f64::NAN))
         .collect();
     let div = diverged(&finals);
-    let from = second_half(runs);
     let rows = |acc: bool| -> Vec<Row> {
         runs.iter()
             .enumerate()
@@ -64,7 +53,7 @@ fn panels(runs: &[RunLog]) -> Vec<Panel> {
             caption: "Lipschitz estimate (solid) and bound (dashed)".to_owned(),
             y_desc: "Lipschitz constant (log scale)".to_owned(),
             scale: Scale::Log,
-            fit_from: f64::NEG_INFINITY,
+            fit: Fit::All,
             fit_diverged: false,
             rows: rows(false),
         },
@@ -72,7 +61,7 @@ fn panels(runs: &[RunLog]) -> Vec<Panel> {
             caption: "test accuracy (● validation-selected epoch)".to_owned(),
             y_desc: "test accuracy".to_owned(),
             scale: Scale::Accuracy,
-            fit_from: from,
+            fit: Fit::SecondHalf,
             fit_diverged: false,
             rows: rows(true),
         },
@@ -107,11 +96,9 @@ pub fn training_curves(path: &Path, runs: &[RunLog]) -> Result<()> {
             "Axes fitted to the runs that did not diverge (last Lipschitz estimate at most \
              {DIVERGED_FACTOR}× the (lower) median of the runs); diverged runs are cut off at the edge."
         ),
-        format!(
-            "The accuracy axis is fitted to epochs ≥ {} (the second half, where validation selects), \
-             not to 0–100 %; earlier epochs are cut off below.",
-            second_half(runs)
-        ),
+        "The accuracy axis is fitted to the second half of each run's epochs (where validation \
+         selects) and its selected epoch, not to 0–100 %; earlier epochs may be cut off below."
+            .to_owned(),
     ];
     let fig = Figure {
         title: "Training curves",

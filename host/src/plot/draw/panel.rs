@@ -85,6 +85,38 @@ pub(crate) enum Scale {
     Accuracy,
 }
 
+/// The epochs of each row a panel's y axis is fitted to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Fit {
+    /// Every epoch.
+    All,
+    /// Epochs ≥ this one.
+    From(f64),
+    /// The second half of each row's own epochs (≥ ⌊last / 2⌋), where validation selects, plus
+    /// its selected epoch.
+    SecondHalf,
+}
+
+impl Fit {
+    /// The first epoch of `row` that counts.
+    fn first(self, row: &Row) -> f64 {
+        match self {
+            Fit::All => f64::NEG_INFINITY,
+            Fit::From(e) => e,
+            Fit::SecondHalf => {
+                let last = row
+                    .lines
+                    .iter()
+                    .flat_map(|l| l.x.iter().zip(&l.mean))
+                    .filter(|(x, m)| x.is_finite() && m.is_finite())
+                    .map(|(x, _)| *x)
+                    .fold(f64::NEG_INFINITY, f64::max);
+                (last / 2.0).floor()
+            }
+        }
+    }
+}
+
 /// One panel of a grid.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Panel {
@@ -92,21 +124,23 @@ pub(crate) struct Panel {
     /// Axis title; an accuracy axis adds its range in percent.
     pub(crate) y_desc: String,
     pub(crate) scale: Scale,
-    /// The axis is fitted to the points at epochs ≥ `fit_from`.
-    pub(crate) fit_from: f64,
+    /// Which epochs the axis is fitted to.
+    pub(crate) fit: Fit,
     /// Whether diverged rows count in the axis fit.
     pub(crate) fit_diverged: bool,
     pub(crate) rows: Vec<Row>,
 }
 
 impl Panel {
-    /// The y range: [`log_range`] or [`accuracy_range`] of the means (and mean ± std) at epochs ≥
-    /// `fit_from` of the rows that did not diverge (all rows if `fit_diverged`). If that leaves no
-    /// value, the diverged rows are added, then the epochs before `fit_from`.
+    /// The y range: [`log_range`] or [`accuracy_range`] of the means (and mean ± std) at the
+    /// epochs [`Panel::fit`] selects, and the selected points, of the rows that did not diverge (all
+    /// rows if `fit_diverged`). If that leaves no value, the diverged rows are added, then every
+    /// epoch.
     pub(crate) fn y_range(&self) -> (f64, f64) {
-        let values = |all: bool, from: f64| -> Vec<f64> {
+        let values = |all: bool, fit: Fit| -> Vec<f64> {
             let mut v = Vec::new();
             for r in self.rows.iter().filter(|r| all || !r.diverged) {
+                let from = fit.first(r);
                 for l in &r.lines {
                     for ((&x, &m), &s) in l.x.iter().zip(&l.mean).zip(&l.std) {
                         if x >= from && m.is_finite() {
@@ -120,15 +154,16 @@ impl Panel {
                         }
                     }
                 }
+                v.extend(r.selected.map(|(_, y)| y).filter(|y| y.is_finite()));
             }
             v
         };
-        let mut v = values(self.fit_diverged, self.fit_from);
+        let mut v = values(self.fit_diverged, self.fit);
         if v.is_empty() {
-            v = values(true, self.fit_from);
+            v = values(true, self.fit);
         }
         if v.is_empty() {
-            v = values(true, f64::NEG_INFINITY);
+            v = values(true, Fit::All);
         }
         match self.scale {
             Scale::Log => log_range(v),

@@ -43,7 +43,7 @@ fn axes_leave_out_diverged_rows_and_the_epochs_before_the_fit() {
         caption: String::new(),
         y_desc: String::new(),
         scale: panel::Scale::Log,
-        fit_from: f64::NEG_INFINITY,
+        fit: panel::Fit::All,
         fit_diverged: false,
         rows: vec![row(&[1.0, 5.0, 10.0], false), row(&[1.0, 1e4, 1e7], true)],
     };
@@ -60,7 +60,7 @@ fn axes_leave_out_diverged_rows_and_the_epochs_before_the_fit() {
     acc.lines[0].std = vec![f64::NAN, f64::NAN, 0.01];
     let p = panel::Panel {
         scale: panel::Scale::Accuracy,
-        fit_from: 1.0,
+        fit: panel::Fit::From(1.0),
         rows: vec![acc, row(&[0.1, 0.6, 0.65], true)],
         ..p
     };
@@ -80,4 +80,46 @@ fn row_styles_differ_in_colour_for_thirteen_rows() {
         })
         .collect();
     assert_eq!(c.len(), 13);
+}
+
+#[test]
+fn second_half_fit_is_per_row_and_keeps_the_selected_epoch() {
+    // A 60-epoch row near 97 % and a 20-epoch row that falls from 94 % (selected, epoch 1) to 80 %:
+    // both count, each over the second half of its own epochs.
+    let long = row(
+        &[0.1; 30]
+            .iter()
+            .chain(&[0.97; 31])
+            .copied()
+            .collect::<Vec<_>>(),
+        false,
+    );
+    let mut short = row(
+        &(0..=20)
+            .map(|e| {
+                if e == 0 {
+                    0.1
+                } else {
+                    0.94 - 0.007 * f64::from(e)
+                }
+            })
+            .collect::<Vec<_>>(),
+        false,
+    );
+    short.selected = Some((1.0, 0.933));
+    let p = panel::Panel {
+        caption: String::new(),
+        y_desc: String::new(),
+        scale: panel::Scale::Accuracy,
+        fit: panel::Fit::SecondHalf,
+        fit_diverged: false,
+        rows: vec![long, short],
+    };
+    let (lo, hi) = p.y_range();
+    // Epochs ≥ 10 of the short row reach down to 80 %, its selected point is 93.3 %; the long
+    // row's first 30 epochs (10 %) do not count.
+    assert!(
+        (0.75..0.80).contains(&lo) && (0.97..0.99).contains(&hi),
+        "{lo} {hi}"
+    );
 }
