@@ -7,17 +7,19 @@
 //!
 //! Files: this one holds the output formats, the embedded font and `render`; `histogram` the
 //! certified-radius histogram ([`radius_histogram`]); `run_log` the per-epoch logs the curves are
-//! drawn from ([`read_log`], [`RunLog`]); `curves` the Figure-1 training curves
-//! ([`training_curves`]).
+//! drawn from ([`read_log`], [`RunLog`]); `axes` the pure choices (diverged rows, axis ranges, tick
+//! labels, clipping); `panel` a panel of mean ± std curves and the shared legend; `curves` the
+//! Figure-1 training curves ([`training_curves`]).
 
+pub mod axes;
 mod curves;
 mod histogram;
+pub(crate) mod panel;
 mod run_log;
 #[cfg(test)]
 mod tests;
 
 pub use curves::training_curves;
-pub(crate) use curves::{accuracy_panel, epoch_range, lipschitz_panel};
 pub use histogram::radius_histogram;
 pub use run_log::{read_log, selected_row, RunLog, LOG_AXIS_COLUMNS, LOG_COLUMNS};
 

@@ -3,7 +3,8 @@
 pub mod cli;
 pub mod draw;
 
-pub(crate) use draw::{accuracy_panel, epoch_range, lipschitz_panel, pe, render};
+pub use draw::axes;
+pub(crate) use draw::{panel, render};
 pub use draw::{
     radius_histogram, read_log, selected_row, training_curves, RunLog, LOG_AXIS_COLUMNS,
     LOG_COLUMNS,

@@ -8,9 +8,9 @@
 //!
 //! | file | content |
 //! |---|---|
-//! | `figure1-<dataset>.png` | one row of panels per N_train (file order). Left: lip_estimate (solid) and lip_bound (dashed), log scale; right: test accuracy, ● at the validation-selected epoch. One colour per experiment row; each curve is the mean over the seeds logged at that epoch. |
-//! | `robust-<dataset>.png` | same layout: per-epoch certified ℓ2 accuracy (ε = 0.3, else the first logged) and PGD ℓ∞ accuracy; only if the logs have those columns. |
-//! | `tables.md` | per data set × N_train: clean, PGD and certified accuracy at the validation-selected epoch (mean ± sample std over finished seeds), sound Lipschitz bound, s/epoch; soundness violations first. |
+//! | `figure1-<dataset>.png` | one row of panels per N_train (file order). Left: lip_estimate (solid) and lip_bound (dashed), log scale; right: test accuracy, ● at the validation-selected epoch. Each curve is the mean over the seeds logged at that epoch, shaded ± one sample std where two or more are; rows differ in colour and marker; one legend below the panels. Diverged rows ([`crate::plot::axes::diverged`]) are left out of the axis ranges and cut off at the edge, marked; the accuracy axis is fitted to the second half of each row's epochs and its selected epoch. |
+//! | `robust-<dataset>.png` | same layout: per-epoch certified ℓ2 accuracy (ε = 0.3, else the first logged) and PGD ℓ∞ accuracy, axes fitted to every trained epoch of all rows; only if the logs have those columns. |
+//! | `tables.md` | per data set × N_train: clean, PGD and certified accuracy at the validation-selected epoch (mean ± sample std over finished seeds), sound Lipschitz bound, s/epoch; diverged rows marked †; soundness violations first. |
 //! | `report.json` | the same numbers, machine readable ([`ReportJson`]). |
 
 mod figures;
@@ -28,7 +28,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::Experiment;
-use figures::{figure1_panels, robust_panels, write_grid};
+use figures::{figure1_panels, legend, robust_panels, write_grid, FIGURE1_NOTE, ROBUST_NOTE};
 use load::{load_run, status, Loaded};
 use tables::{aggregate, pretty_name, tables_md};
 
@@ -150,6 +150,11 @@ pub struct RowStats {
     pub seconds_per_epoch: Option<Stat>,
     /// Finished runs that diverged.
     pub diverged: usize,
+    /// The row's last logged Lipschitz estimate (mean over its seeds) is more than
+    /// [`DIVERGED_FACTOR`](crate::plot::axes::DIVERGED_FACTOR) × the median of the group's rows,
+    /// or not finite ([`crate::plot::axes::diverged`]): marked † in `tables.md`, drawn off-axis
+    /// in Figure 1.
+    pub lip_diverged: bool,
     /// Soundness violations summed over the finished seeds.
     pub soundness_violations: usize,
 }
@@ -232,28 +237,30 @@ pub fn report(exp: &Experiment, out: &Path) -> Result<ReportOutcome> {
     for &ds in &exp.datasets {
         let (name, pretty) = (ds.name(), pretty_name(ds));
         let panels = figure1_panels(exp, &loaded, ds);
-        if panels.iter().flatten().all(|p| p.runs.is_empty()) {
+        if panels.iter().flatten().all(|p| p.rows.is_empty()) {
             warnings.push(format!(
                 "no logs for {name} yet — figure1-{name}.png not written"
             ));
             continue;
         }
-        let title = format!(
-            "{pretty} — Figure 1: mean over the seeds logged at each epoch \
-             (● best mean validation accuracy)"
-        );
+        let (entries, mut notes) = legend(exp, &loaded, ds);
+        notes.push(FIGURE1_NOTE.to_owned());
+        let title =
+            format!("{pretty} — Figure 1: mean ± std over seeds (● best mean validation accuracy)");
         let path = out.join(format!("figure1-{name}.png"));
-        write_grid(&path, &title, &panels)?;
+        write_grid(&path, &title, &panels, (&entries, &notes))?;
         files.push(path);
+        notes.pop();
+        notes.push(ROBUST_NOTE.to_owned());
         match robust_panels(exp, &loaded, ds) {
             Some(panels) => {
                 let title = format!(
                     "{pretty} — per-epoch robustness on the first {} test samples \
-                     (mean over seeds; ● best mean validation accuracy)",
+                     (mean ± std over seeds; ● best mean validation accuracy)",
                     exp.measure.subset
                 );
                 let path = out.join(format!("robust-{name}.png"));
-                write_grid(&path, &title, &panels)?;
+                write_grid(&path, &title, &panels, (&entries, &notes))?;
                 files.push(path);
             }
             None => warnings.push(format!(

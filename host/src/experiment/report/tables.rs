@@ -4,10 +4,12 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use super::figures::diverged_rows;
 use super::load::Loaded;
 use super::{GroupStats, ReportJson, RowStats, RunState, RunStatus, Stat};
 use crate::data::DatasetKind;
 use crate::experiment::{Experiment, RunSummary};
+use crate::plot::axes::DIVERGED_FACTOR;
 
 /// Shown in a table cell without a value.
 const MISSING: &str = "—";
@@ -53,6 +55,7 @@ pub(super) fn aggregate(exp: &Experiment, loaded: &[Loaded]) -> Vec<GroupStats> 
             let columns = table_columns(exp.final_.columns(ds.name()), done());
             let final_samples: BTreeSet<usize> = done().map(|s| s.final_samples).collect();
             let final_pgd: BTreeSet<(usize, usize)> = done().map(|s| s.final_pgd).collect();
+            let lip_diverged = diverged_rows(exp, loaded, ds, n);
             let rows = exp
                 .rows
                 .iter()
@@ -86,6 +89,7 @@ pub(super) fn aggregate(exp: &Experiment, loaded: &[Loaded]) -> Vec<GroupStats> 
                         cert_pair_l2_max: stat(&|s| s.cert_pair_l2_max),
                         seconds_per_epoch: stat(&|s| s.seconds_per_epoch),
                         diverged: sums.iter().filter(|s| s.diverged.is_some()).count(),
+                        lip_diverged: lip_diverged.contains(&row.id),
                         soundness_violations: sums.iter().map(|s| s.soundness_violations).sum(),
                     }
                 })
@@ -180,9 +184,10 @@ pub(super) fn group_table(g: &GroupStats) -> String {
         if r.partial > 0 {
             let _ = write!(seeds, " +{} partial", r.partial);
         }
+        let mark = if r.lip_diverged { " †" } else { "" };
         let _ = write!(
             s,
-            "| {} | {seeds} | {}",
+            "| {}{mark} | {seeds} | {}",
             md_escape(&r.label),
             pct(r.test_acc.as_ref(), r.finished)
         );
@@ -260,6 +265,14 @@ pub(super) fn tables_md(r: &ReportJson) -> String {
                 "\nFinal measurement: {} test samples; PGD {}.",
                 samples.join(" / "),
                 pgd.join(" / ")
+            );
+        }
+        if g.rows.iter().any(|x| x.lip_diverged) {
+            let _ = writeln!(
+                s,
+                "\n† Diverged: the row's last logged ‖W_{{L−1}}⋯W_0‖₂ (mean over its seeds) is more \
+                 than {DIVERGED_FACTOR}× the (lower) median of this table's rows, or not finite. Kept here; \
+                 drawn off the axes of Figure 1."
             );
         }
         let runs = r

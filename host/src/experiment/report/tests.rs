@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use super::figures::mean_curve;
+use super::figures::{mean_line, stats_by_epoch};
 use super::tables::{column_class, column_title, group_table, num, pct, table_columns};
 use super::*;
 use crate::experiment::{Job, RunSummary};
@@ -190,6 +190,7 @@ fn table_lists_rows_with_std_from_two_seeds() {
                 cert_pair_l2_max: st(&[5.0, 5.0]),
                 seconds_per_epoch: st(&[0.5, 0.7]),
                 diverged: 0,
+                lip_diverged: false,
                 soundness_violations: 0,
             },
             RowStats {
@@ -207,6 +208,7 @@ fn table_lists_rows_with_std_from_two_seeds() {
                 cert_pair_l2_max: None,
                 seconds_per_epoch: None,
                 diverged: 0,
+                lip_diverged: false,
                 soundness_violations: 0,
             },
         ],
@@ -249,21 +251,79 @@ fn columns_follow_the_spec_then_extras_grouped() {
 }
 
 #[test]
-fn mean_curve_uses_the_seeds_present_at_each_epoch() {
+fn curves_are_mean_and_std_over_the_seeds_present_at_each_epoch() {
     let a = [record(0, 0.5, false), record(1, 0.7, false)];
     let b = [record(0, 0.7, false)];
-    let c = mean_curve("bp", &[&a, &b], &|r| Some(r.test_acc));
-    assert_eq!(c.epoch, [0.0, 1.0]);
+    let c = [record(0, 0.9, false), record(1, f64::NAN, false)];
+    let epochs = [0, 1, 2].into_iter().collect();
+    let s = stats_by_epoch(&epochs, &[&a, &b, &c], &|r| Some(r.val_acc));
+    // Epoch 0: three seeds, mean 0.7, sample std 0.2; epoch 1: the NaN is left out; epoch 2: none.
+    let s0 = s[0].unwrap();
+    assert_eq!(s0.n, 3);
     assert!(
-        TOL.first_mismatch(&c.val_acc, &[0.6, 0.7]).is_none(),
-        "{c:?}"
+        TOL.close(s0.mean, 0.7) && TOL.close(s0.std.unwrap(), 0.2),
+        "{s0:?}"
     );
+    assert_eq!((s[1].unwrap().n, s[1].unwrap().std), (1, None));
+    assert!(TOL.close(s[1].unwrap().mean, 0.7));
+    assert!(s[2].is_none());
+    let l = mean_line(&epochs, &[&a, &b], &|r| Some(r.val_acc), true);
+    assert_eq!(l.x, [0.0, 1.0, 2.0]);
+    assert!(TOL.close(l.mean[0], 0.6) && TOL.close(l.mean[1], 0.7) && l.mean[2].is_nan());
+    // Two seeds at epoch 0 give a std (√0.02), one seed at epoch 1 none.
+    assert!(TOL.close(l.std[0], 0.02f64.sqrt()), "{l:?}");
+    assert!(l.std[1].is_nan() && l.dashed);
+    let r = mean_line(
+        &epochs,
+        &[&a],
+        &|r| r.robust.get("cert_l2_0.3").copied(),
+        false,
+    );
+    assert!(r.mean.iter().all(|v| v.is_nan()));
+}
+
+#[test]
+fn a_row_whose_weights_blow_up_is_marked_diverged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = experiment(tmp.path());
+    let normal: Vec<EpochRecord> = (0..=3).map(|k| record(k, 0.8, false)).collect();
+    let mut blown = normal.clone();
+    blown[3].lip_estimate = 1e6;
+    write_log(&e, "digits-200/bp-s0", &normal);
+    write_log(&e, "digits-200/bp-s1", &normal);
+    write_log(&e, "digits-200/arovr-s0", &blown);
+    write_log(&e, "digits-400/bp-s0", &normal);
+    write_log(&e, "digits-400/arovr-s0", &normal);
+    let loaded: Vec<Loaded> = e
+        .jobs()
+        .unwrap()
+        .into_iter()
+        .map(|j| {
+            let dir = e.run_dir(&j);
+            load_run(j, &dir, &mut Vec::new())
+        })
+        .collect();
+    let d = super::figures::diverged_rows(&e, &loaded, crate::data::DatasetKind::Digits, 200);
+    assert_eq!(d.into_iter().collect::<Vec<_>>(), ["arovr"]);
     assert!(
-        TOL.first_mismatch(&c.lip_bound, &[10.0, 20.0]).is_none(),
-        "{c:?}"
+        super::figures::diverged_rows(&e, &loaded, crate::data::DatasetKind::Digits, 400)
+            .is_empty()
     );
-    let r = mean_curve("bp", &[&a], &|r| r.robust.get("cert_l2_0.3").copied());
-    assert!(r.test_acc.iter().all(|v| v.is_nan()));
+    // The tables keep the row and mark it.
+    for id in [
+        "digits-200/bp-s0",
+        "digits-200/bp-s1",
+        "digits-200/arovr-s0",
+    ] {
+        write_summary(&e, id, 0.8, 0);
+    }
+    let out = tmp.path().join("report");
+    report(&e, &out).unwrap();
+    let md = fs::read_to_string(out.join("tables.md")).unwrap();
+    assert!(md.contains("| arovr † | 1/1 |"), "{md}");
+    assert!(md.contains("| BP \\| baseline | 2/2 |"), "{md}");
+    assert_eq!(md.matches("† Diverged").count(), 1, "{md}");
+    assert_png(&out.join("figure1-digits.png"));
 }
 
 #[test]
