@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Statistics behind docs/results.md: every row against a reference row (BP), per data set and N.
 
-Reads results/*/summary.csv (one line per finished run) and, for the ‖W₂W₁W₀‖₂ estimate at the
+Reads results/*/summary.csv (one line per finished run), results/*/strong.csv where present
+(scripts/strong-eval.py: the 10-restart attack and the relative internal radii) and, for the ‖W₂W₁W₀‖₂ estimate at the
 last trained epoch, results/*/runs/<id>/log.csv. For every metric and every row it prints
 mean ± sample standard deviation over the seeds of the row and of the reference, the difference,
 and Welch's unequal-variance t-test: t, Welch–Satterthwaite degrees of freedom and the two-sided
@@ -37,6 +38,13 @@ METRICS = [
     ("lip_estimate_last", "‖W₂W₁W₀‖₂ at the last epoch", 1.0),
     ("lip_bound", "sound bound Π σ̄_k (product of norms), selected epoch", 1.0),
     ("best_epoch", "selected epoch", 1.0),
+    # From strong.csv (scripts/strong-eval.py): first 1000 test samples, PGD with 10 restarts.
+    ("strong_pgd_linf_0.1", "PGD ℓ∞ 0.1, 10 restarts, first 1000 (%)", 100.0),
+    ("strong_pgd_l2_1", "PGD ℓ2 1, 10 restarts, first 1000 (%)", 100.0),
+    ("internal_rel_z1_0.05", "PGD on z1 at 5 % of ‖z1‖ (%)", 100.0),
+    ("internal_rel_z2_0.05", "PGD on z2 at 5 % of ‖z2‖ (%)", 100.0),
+    ("internal_rel_z1_0.1", "PGD on z1 at 10 % of ‖z1‖ (%)", 100.0),
+    ("internal_rel_z2_0.1", "PGD on z2 at 10 % of ‖z2‖ (%)", 100.0),
 ]
 
 
@@ -198,6 +206,14 @@ def load(results_dir):
                     if s not in ("", None):
                         per.setdefault(m, []).append(float(s) * scale)
                 per.setdefault("_seeds", []).append(int(r["seed"]))
+        strong = os.path.join(exp_dir, "strong.csv")
+        if os.path.exists(strong):
+            with open(strong, newline="") as f:
+                for r in csv.DictReader(f):
+                    per = groups.setdefault((r["dataset"], int(r["n_train"])), {}).setdefault(r["row"], {})
+                    for m, _, scale in METRICS:
+                        if m.startswith(("strong_", "internal_")) and r.get(m, "") not in ("", None):
+                            per.setdefault(m, []).append(float(r[m]) * scale)
     return data, order
 
 
