@@ -351,6 +351,35 @@ fn fashion_mnist_counts_and_splits() {
     );
 }
 
+/// MNIST and Fashion-MNIST share their file names: with loose files in `--data-dir` and a folder
+/// named for the requested data set beside them, the folder is read (the loose files may be the
+/// other data set's); without such a folder, the loose files are.
+#[test]
+fn data_dir_prefers_the_folder_named_for_the_data_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    for f in data::IDX_FILES {
+        std::fs::write(d.join(f), b"loose").unwrap();
+    }
+    // An empty folder named for the data set does not hide the loose files.
+    std::fs::create_dir(d.join("fashion-mnist")).unwrap();
+    assert_eq!(data::idx_dir(DatasetKind::FashionMnist, Some(d)), d);
+    std::fs::write(
+        d.join("fashion-mnist")
+            .join(format!("{}.gz", data::IDX_FILES[0])),
+        b"x",
+    )
+    .unwrap();
+    assert_eq!(
+        data::idx_dir(DatasetKind::FashionMnist, Some(d)),
+        d.join("fashion-mnist")
+    );
+    assert_eq!(data::idx_dir(DatasetKind::Mnist, Some(d)), d);
+    // A folder with the files itself is read as it is.
+    let fm = d.join("fashion-mnist");
+    assert_eq!(data::idx_dir(DatasetKind::FashionMnist, Some(&fm)), fm);
+}
+
 // ---------------------------------------------------------------------------------------------
 // corrupt, real-shaped files in a temporary folder
 

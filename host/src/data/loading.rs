@@ -49,9 +49,11 @@ pub fn load_any(
 
 /// The folder the IDX files of `kind` are read from.
 ///
-/// - With `data_dir`: the folder itself if it holds any of the [`IDX_FILES`] (raw or `.gz`);
-///   otherwise `data_dir/<name>` if that is a folder (the layout `lifted data fetch --data-dir`
-///   writes); otherwise `data_dir` (and the loader reports which file is missing).
+/// - With `data_dir`: `data_dir/<name>` if that folder holds any of the [`IDX_FILES`] (raw or
+///   `.gz`; the layout `lifted data fetch --data-dir` writes), since MNIST and Fashion-MNIST share
+///   the file names and loose files beside it may be the other data set's; otherwise the folder
+///   itself if it holds any of them; otherwise `data_dir/<name>` if that is a folder; otherwise
+///   `data_dir` (and the loader reports which file is missing).
 /// - Without: the first `data/<name>` folder found in the current directory or one of its
 ///   parents, then `data/<name>` at the root of the repository this crate was built from; if none
 ///   exists, `data/<name>` relative to the current directory.
@@ -59,11 +61,16 @@ pub fn load_any(
 pub fn idx_dir(kind: DatasetKind, data_dir: Option<&Path>) -> PathBuf {
     let rel = Path::new("data").join(kind.name());
     if let Some(d) = data_dir {
-        let has_files = IDX_FILES
-            .iter()
-            .any(|f| d.join(f).is_file() || d.join(format!("{f}.gz")).is_file());
-        return if !has_files && d.join(kind.name()).is_dir() {
-            d.join(kind.name())
+        let has_files = |dir: &Path| {
+            IDX_FILES
+                .iter()
+                .any(|f| dir.join(f).is_file() || dir.join(format!("{f}.gz")).is_file())
+        };
+        // MNIST and Fashion-MNIST use the same file names: a folder named for the data set wins
+        // over loose files beside it, which may belong to the other one.
+        let sub = d.join(kind.name());
+        return if sub.is_dir() && (has_files(&sub) || !has_files(d)) {
+            sub
         } else {
             d.to_path_buf()
         };
