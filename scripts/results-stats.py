@@ -40,6 +40,7 @@ METRICS = [
     ("best_epoch", "selected epoch", 1.0),
     # From strong.csv (scripts/strong-eval.py): first 1000 test samples, PGD with 10 restarts.
     ("strong_pgd_linf_0.1", "PGD ℓ∞ 0.1, 10 restarts, first 1000 (%)", 100.0),
+    ("strong_pgd_linf_0.05", "PGD ℓ∞ 0.05, 10 restarts, first 1000 (%)", 100.0),
     ("strong_pgd_l2_1", "PGD ℓ2 1, 10 restarts, first 1000 (%)", 100.0),
     ("internal_rel_z1_0.05", "PGD on z1 at 5 % of ‖z1‖ (%)", 100.0),
     ("internal_rel_z2_0.05", "PGD on z2 at 5 % of ‖z2‖ (%)", 100.0),

@@ -3,7 +3,7 @@
 
 For every finished run of an experiment (the lines of results/NAME/summary.csv) this runs
 `lifted evaluate` on the run's exported model (runs/<id>/model.lfm) over the first LIMIT test
-samples: input PGD with RESTARTS restarts (ℓ∞ and ℓ2 radii of the experiment's [final] table),
+samples: input PGD with RESTARTS restarts (ℓ∞ 0.1 on MNIST, 0.05 on Fashion-MNIST, ℓ2 1.0),
 and PGD on every hidden block at radii relative to the sample's own activity norm ‖z_k(x)‖₂
 (docs/method.md §8.3), which compare models whose layers are scaled differently. Each run's JSON
 goes to runs/<id>/strong.json (skipped when present, so an interrupted pass continues), and one
@@ -23,8 +23,8 @@ import subprocess
 import sys
 
 
-def parse_radii(text):
-    return [float(v) for v in text.split(",") if v.strip()]
+# Input ℓ∞ radius per data set (the [final.pgd_linf] of experiments/figure1.toml).
+LINF = {"mnist": "0.1", "fashion-mnist": "0.05"}
 
 
 def columns(doc):
@@ -51,7 +51,8 @@ def main():
     ap.add_argument("--limit", type=int, default=1000, help="first N test samples (default 1000)")
     ap.add_argument("--restarts", type=int, default=10, help="PGD restarts (default 10)")
     ap.add_argument("--steps", type=int, default=40, help="PGD steps per restart (default 40)")
-    ap.add_argument("--linf", default="0.1", help="input ℓ∞ radii (default 0.1)")
+    ap.add_argument("--linf", default=None,
+                    help="input ℓ∞ radii (default: 0.1 on mnist, 0.05 on fashion-mnist, as figure1.toml)")
     ap.add_argument("--l2", default="1.0", help="input ℓ2 radii (default 1.0)")
     ap.add_argument("--rel", default="0.05,0.1",
                     help="hidden-block radii as fractions of ‖z_k(x)‖₂ (default 0.05,0.1)")
@@ -78,7 +79,7 @@ def main():
             cmd = [args.lifted, "evaluate", "--model", model, "--dataset", r["dataset"],
                    "--data-dir", data_dir, "--limit", str(args.limit),
                    "--restarts", str(args.restarts), "--steps", str(args.steps),
-                   "--pgd-linf", args.linf, "--pgd-l2", args.l2,
+                   "--pgd-linf", args.linf or LINF.get(r["dataset"], "0.1"), "--pgd-l2", args.l2,
                    "--pgd-internal-rel", args.rel, "--json"]
             print(f"{r['id']}: {' '.join(cmd[1:])}", file=sys.stderr)
             doc = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
