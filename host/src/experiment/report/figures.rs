@@ -197,6 +197,8 @@ fn accuracy_panel(
         .collect();
     Panel {
         caption,
+        x_axis: crate::plot::panel::XAxis::Epoch,
+        reference: None,
         y_desc: y_desc.to_owned(),
         scale: Scale::Accuracy,
         fit,
@@ -217,6 +219,8 @@ pub(super) fn figure1_panels(
             let rows = group_rows(exp, loaded, ds, n);
             let lip = Panel {
                 caption: format!("N_train = {n}: Lipschitz estimate (solid), bound (dashed)"),
+                x_axis: crate::plot::panel::XAxis::Epoch,
+                reference: None,
                 y_desc: "Lipschitz estimate and bound (log scale)".to_owned(),
                 scale: Scale::Log,
                 fit: Fit::All,

@@ -10,10 +10,13 @@
 //! |---|---|
 //! | `figure1-<dataset>.png` | one row of panels per N_train (file order). Left: lip_estimate (solid) and lip_bound (dashed), log scale; right: test accuracy, ● at the validation-selected epoch. Each curve is the mean over the seeds logged at that epoch, shaded ± one sample std where two or more are; rows differ in colour and marker; one legend below the panels. Diverged rows ([`crate::plot::axes::diverged`]) are left out of the axis ranges and cut off at the edge, marked; the accuracy axis is fitted to the second half of each row's epochs and its selected epoch. |
 //! | `robust-<dataset>.png` | same layout: per-epoch certified ℓ2 accuracy (ε = 0.3, else the first logged) and PGD ℓ∞ accuracy, axes fitted to every trained epoch of all rows; only if the logs have those columns. |
+//! | `certified-<dataset>.png` | certified accuracy against ε at the validation-selected epoch (the `cert_l2_`/`cert_linf_` columns of the final summaries): one panel per N_train and norm, one line per row (mean, ± std bars and band over the finished seeds); rows that certify 0 % at every ε are listed in a note instead of drawn; only if some row certifies something. |
+//! | `internal-<dataset>.png` | PGD accuracy on each hidden block z_k at radius fraction·‖z_k(x)‖₂, from `strong.csv` in the results folder (scripts/strong-eval.py, `internal_rel_z<k>_<frac>` columns): one panel per N_train and block, BP thicker as the reference; only if that file has such values. |
 //! | `tables.md` | per data set × N_train: clean, PGD and certified accuracy at the validation-selected epoch (mean ± sample std over finished seeds), sound Lipschitz bound, s/epoch; diverged rows marked †; soundness violations first. |
 //! | `report.json` | the same numbers, machine readable ([`ReportJson`]). |
 
 mod figures;
+mod final_figures;
 mod load;
 mod tables;
 #[cfg(test)]
@@ -29,6 +32,7 @@ use serde::Serialize;
 
 use super::Experiment;
 use figures::{figure1_panels, legend, robust_panels, write_grid, FIGURE1_NOTE, ROBUST_NOTE};
+use final_figures::{certified_panels, internal_panels, read_strong, value_legend, SeedCounts};
 use load::{load_run, status, Loaded};
 use tables::{aggregate, pretty_name, tables_md};
 
@@ -216,6 +220,91 @@ pub struct ReportJson {
     pub runs: Vec<RunStatus>,
 }
 
+/// Writes `certified-<dataset>.png` (certified accuracy against ε at the selected epoch, from the
+/// final summaries in `groups`) and `internal-<dataset>.png` (`strong.csv` of the results folder),
+/// each where there is data for it.
+fn final_measurement_figures(
+    exp: &Experiment,
+    groups: &[GroupStats],
+    out: &Path,
+    files: &mut Vec<PathBuf>,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let index = |id: &str| exp.rows.iter().position(|r| r.id == id).unwrap_or(0);
+    let rows: Vec<(String, String)> = exp
+        .rows
+        .iter()
+        .map(|r| (r.id.clone(), r.label.clone()))
+        .collect();
+    let strong_path = exp.results.join("strong.csv");
+    let strong = match read_strong(&strong_path) {
+        Ok(s) => s,
+        Err(e) => {
+            warnings.push(format!(
+                "reading {}: {e} — internal figures not written",
+                strong_path.display()
+            ));
+            None
+        }
+    };
+    for &ds in &exp.datasets {
+        let (name, pretty) = (ds.name(), pretty_name(ds));
+        let on: Vec<&GroupStats> = groups.iter().filter(|g| g.dataset == name).collect();
+        let mut seeds = SeedCounts::new();
+        if let Some((panels, zero)) = certified_panels(&on, &index, &mut seeds) {
+            let (entries, seed_note) = value_legend(&panels, &seeds);
+            let notes = wrapped(
+                &panels,
+                [CERTIFIED_NOTE.to_owned(), seed_note]
+                    .into_iter()
+                    .chain(zero),
+            );
+            let title = format!("{pretty} — certified accuracy vs ε at the selected epoch");
+            let path = out.join(format!("certified-{name}.png"));
+            write_grid(&path, &title, &panels, (&entries, &notes))?;
+            files.push(path);
+        }
+        let mut seeds = SeedCounts::new();
+        match strong
+            .as_deref()
+            .and_then(|s| internal_panels(s, name, &exp.n_train, &rows, &mut seeds))
+        {
+            Some((panels, note)) => {
+                let (entries, seed_note) = value_legend(&panels, &seeds);
+                let notes = wrapped(&panels, [note, seed_note]);
+                let title =
+                    format!("{pretty} — internal robustness at a radius relative to ‖z_k(x)‖₂");
+                let path = out.join(format!("internal-{name}.png"));
+                write_grid(&path, &title, &panels, (&entries, &notes))?;
+                files.push(path);
+            }
+            None if strong.is_some() => warnings.push(format!(
+                "{} has no internal_rel_ values for {name} — internal-{name}.png not written",
+                strong_path.display()
+            )),
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// `notes` wrapped to the width of a figure of `panels` (about 8 px a character).
+fn wrapped(
+    panels: &[Vec<crate::plot::panel::Panel>],
+    notes: impl IntoIterator<Item = String>,
+) -> Vec<String> {
+    let cols = panels.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    notes
+        .into_iter()
+        .flat_map(|n| final_figures::wrap(&n, cols * 700 / 8 - 8))
+        .collect()
+}
+
+/// How the certified figure is drawn.
+const CERTIFIED_NOTE: &str =
+    "Certified accuracy of the exported model at the validation-selected epoch \
+     (the tables' cert_ columns), finished seeds only.";
+
 /// Writes the plots and tables of `exp` into `out` (created if needed) from what the runs below
 /// `exp.results` hold now.
 ///
@@ -276,6 +365,7 @@ pub fn report(exp: &Experiment, out: &Path) -> Result<ReportOutcome> {
         groups: aggregate(exp, &loaded),
         runs: loaded.iter().map(status).collect(),
     };
+    final_measurement_figures(exp, &json.groups, out, &mut files, &mut warnings)?;
     let path = out.join("tables.md");
     fs::write(&path, tables_md(&json)).with_context(|| format!("writing {}", path.display()))?;
     files.push(path);

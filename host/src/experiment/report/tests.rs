@@ -336,6 +336,12 @@ fn report_handles_finished_partial_and_missing_runs() {
     write_log(&e, "digits-200/bp-s0", &full);
     write_summary(&e, "digits-200/bp-s0", 0.8, 0);
     write_log(&e, "digits-200/bp-s1", &full[..2]);
+    fs::write(
+        e.results.join("strong.csv"),
+        "id,row,dataset,n_train,seed,strong_samples,strong_restarts,internal_rel_z1_0.05\n\
+         digits-200/bp-s0,bp,digits,200,0,100,2,0.7\n",
+    )
+    .unwrap();
     let out = tmp.path().join("report");
     let o = report(&e, &out).unwrap();
     assert_eq!((o.runs, o.finished, o.partial, o.missing), (6, 1, 1, 4));
@@ -350,12 +356,16 @@ fn report_handles_finished_partial_and_missing_runs() {
         [
             "figure1-digits.png",
             "robust-digits.png",
+            "certified-digits.png",
+            "internal-digits.png",
             "tables.md",
             "report.json"
         ]
     );
     assert_png(&out.join("figure1-digits.png"));
     assert_png(&out.join("robust-digits.png"));
+    assert_png(&out.join("certified-digits.png"));
+    assert_png(&out.join("internal-digits.png"));
     let md = fs::read_to_string(out.join("tables.md")).unwrap();
     assert!(
         md.contains("1 of 6 runs finished (1 partial, 4 not started)"),
@@ -460,4 +470,207 @@ fn empty_or_broken_results_are_warnings_not_errors() {
         md.contains("`digits-400/arovr-s0` (logged to epoch 1 of 3)"),
         "{md}"
     );
+}
+
+mod final_figures {
+    use std::collections::BTreeMap;
+
+    use super::super::final_figures::{
+        cert_series, certified_panels, headline, internal_panels, internal_series, parse_strong,
+        read_strong, value_legend, wrap, SeedCounts,
+    };
+    use super::super::{GroupStats, RowStats, Stat};
+
+    fn row(id: &str, finals: &[(&str, &[f64])]) -> RowStats {
+        RowStats {
+            row: id.to_owned(),
+            label: id.to_uppercase(),
+            seeds: 2,
+            finished: 2,
+            partial: 0,
+            best_epoch: None,
+            val_acc: None,
+            test_acc: None,
+            final_: finals
+                .iter()
+                .map(|(c, v)| ((*c).to_owned(), Stat::of(v.iter().copied()).unwrap()))
+                .collect(),
+            lip_estimate: None,
+            lip_bound: None,
+            cert_pair_l2_max: None,
+            seconds_per_epoch: None,
+            diverged: 0,
+            lip_diverged: false,
+            soundness_violations: 0,
+        }
+    }
+
+    fn group(rows: Vec<RowStats>) -> GroupStats {
+        GroupStats {
+            dataset: "mnist".to_owned(),
+            n_train: 5000,
+            columns: Vec::new(),
+            final_samples: Vec::new(),
+            final_pgd: Vec::new(),
+            rows,
+        }
+    }
+
+    fn index(id: &str) -> usize {
+        ["bp", "lm", "zero"].iter().position(|r| *r == id).unwrap()
+    }
+
+    #[test]
+    fn cert_series_sorts_by_eps_with_mean_and_std() {
+        let g = group(vec![row(
+            "lm",
+            &[
+                ("cert_l2_0.5", &[0.2, 0.4]),
+                ("cert_l2_0.1", &[0.8]),
+                ("cert_linf_0.01", &[0.5, 0.5]),
+                ("pgd_l2_1", &[0.9, 0.9]),
+            ],
+        )]);
+        let s = cert_series(&g, "l2", &index);
+        assert_eq!(s.len(), 1);
+        assert_eq!((s[0].index, s[0].seeds), (1, 2));
+        assert_eq!(s[0].line.x, vec![0.1, 0.5]);
+        assert!((s[0].line.mean[0] - 0.8).abs() < 1e-12 && s[0].line.std[0].is_nan());
+        assert!((s[0].line.mean[1] - 0.3).abs() < 1e-12);
+        assert!((s[0].line.std[1] - 0.02f64.sqrt()).abs() < 1e-12);
+        let linf = cert_series(&g, "linf", &index);
+        assert_eq!(linf[0].line.x, vec![0.01]);
+        assert!(cert_series(&g, "l1", &index).is_empty());
+    }
+
+    #[test]
+    fn headline_keeps_rows_certifying_something() {
+        let g = group(vec![
+            row(
+                "bp",
+                &[("cert_l2_0.1", &[0.0, 0.0]), ("cert_l2_0.3", &[0.0])],
+            ),
+            row(
+                "lm",
+                &[("cert_l2_0.1", &[0.0, 0.002]), ("cert_l2_0.3", &[0.0])],
+            ),
+        ]);
+        let (kept, zero) = headline(cert_series(&g, "l2", &index));
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].label, "LM");
+        assert_eq!(zero, vec!["BP".to_owned()]);
+
+        let mut seeds = SeedCounts::new();
+        let (panels, notes) = certified_panels(&[&g], &index, &mut seeds).unwrap();
+        assert_eq!(panels.len(), 1);
+        assert_eq!(panels[0].len(), 1, "no ℓ∞ column, one panel");
+        assert_eq!(panels[0][0].rows.len(), 1);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("BP certify 0 % at every ε"), "{notes:?}");
+        assert_eq!(seeds.get(&1), Some(&2));
+
+        let none = group(vec![row("bp", &[("cert_l2_0.1", &[0.0, 0.0])])]);
+        assert!(certified_panels(&[&none], &index, &mut SeedCounts::new()).is_none());
+        let no_cols = group(vec![row("bp", &[("pgd_l2_1", &[0.5])])]);
+        assert!(certified_panels(&[&no_cols], &index, &mut SeedCounts::new()).is_none());
+    }
+
+    const STRONG: &str = "id,row,dataset,n_train,seed,strong_samples,strong_restarts,strong_clean,\
+        internal_rel_z1_0.05,internal_rel_z1_0.1,internal_rel_z2_0.1,strong_pgd_linf_0.05\n\
+        mnist-5000/bp-s0,bp,mnist,5000,0,1000,10,0.95,0.9,0.8,0.93,\n\
+        mnist-5000/bp-s1,bp,mnist,5000,1,1000,10,0.95,0.7,0.6,,\n\
+        mnist-5000/lm-s0,lm,mnist,5000,0,1000,10,0.95,0.5,,0.4,\n\
+        fashion-mnist-5000/bp-s0,bp,fashion-mnist,5000,0,500,5,0.8,,,,0.1\n";
+
+    #[test]
+    fn strong_csv_parses_internal_columns_and_missing_cells() {
+        let r = parse_strong(STRONG);
+        assert_eq!(r.len(), 4);
+        assert_eq!(
+            (r[0].row.as_str(), r[0].n_train, r[0].seed),
+            ("bp", 5000, 0)
+        );
+        assert_eq!((r[0].samples, r[0].restarts), (Some(1000), Some(10)));
+        assert_eq!(r[0].internal.len(), 3);
+        assert_eq!(r[0].internal[&(1, "0.05".to_owned())], 0.9);
+        assert_eq!(r[1].internal.len(), 2, "empty cell is missing");
+        assert!(r[3].internal.is_empty());
+        assert!(parse_strong("").is_empty());
+        let no_internal =
+            parse_strong("id,row,dataset,n_train,seed,strong_clean\na,bp,mnist,5000,0,0.9\n");
+        assert_eq!(no_internal.len(), 1);
+        assert!(no_internal[0].internal.is_empty());
+        let rows = vec![("bp".to_owned(), "BP".to_owned())];
+        assert!(internal_panels(
+            &no_internal,
+            "mnist",
+            &[5000],
+            &rows,
+            &mut SeedCounts::new()
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn strong_csv_missing_file_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read_strong(&dir.path().join("strong.csv")).unwrap(), None);
+        std::fs::write(dir.path().join("strong.csv"), STRONG).unwrap();
+        assert_eq!(
+            read_strong(&dir.path().join("strong.csv"))
+                .unwrap()
+                .unwrap()
+                .len(),
+            4
+        );
+    }
+
+    #[test]
+    fn internal_series_mean_std_per_fraction_and_panels() {
+        let r = parse_strong(STRONG);
+        let rows = vec![
+            ("bp".to_owned(), "BP".to_owned()),
+            ("lm".to_owned(), "LM".to_owned()),
+        ];
+        let s = internal_series(&r, "mnist", 5000, 1, &rows);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].line.x, vec![0.05, 0.1]);
+        assert!((s[0].line.mean[0] - 0.8).abs() < 1e-12);
+        assert!((s[0].line.std[0] - 0.02f64.sqrt()).abs() < 1e-12);
+        assert!((s[0].line.mean[1] - 0.7).abs() < 1e-12);
+        assert_eq!(s[0].seeds, 2);
+        assert_eq!((s[1].index, s[1].line.x.clone()), (1, vec![0.05]));
+        assert!(s[1].line.std[0].is_nan());
+        let z2 = internal_series(&r, "mnist", 5000, 2, &rows);
+        assert_eq!(z2[0].seeds, 1);
+        assert!(internal_series(&r, "mnist", 400, 1, &rows).is_empty());
+
+        let mut seeds = SeedCounts::new();
+        let (panels, note) = internal_panels(&r, "mnist", &[400, 5000], &rows, &mut seeds).unwrap();
+        assert_eq!(panels.len(), 1, "N_train = 400 has no data");
+        assert_eq!(panels[0].len(), 2, "blocks z1 and z2");
+        assert_eq!(panels[0][0].reference, Some(0));
+        assert!(
+            note.contains("first 1000 test images, 10 restarts"),
+            "{note}"
+        );
+        assert!(note.contains("thick line: BP"));
+        assert!(internal_panels(&r, "fashion-mnist", &[5000], &rows, &mut seeds).is_none());
+        let (entries, seed_note) = value_legend(&panels, &seeds);
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].label, "BP (2 seeds)");
+        assert_eq!(entries[1].label, "LM (1 seed)");
+        assert!(seed_note.contains("per row"));
+        let one: SeedCounts = BTreeMap::from([(0, 3), (1, 3)]);
+        let (entries, seed_note) = value_legend(&panels, &one);
+        assert_eq!(entries[0].label, "BP");
+        assert!(seed_note.contains("over 3 seeds"));
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces() {
+        assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefg h", 3), vec!["abcdefg", "h"]);
+        assert!(wrap("", 5).is_empty());
+    }
 }

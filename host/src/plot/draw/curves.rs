@@ -51,6 +51,8 @@ fn panels(runs: &[RunLog]) -> Vec<Panel> {
     vec![
         Panel {
             caption: "Lipschitz estimate (solid) and bound (dashed)".to_owned(),
+            x_axis: crate::plot::panel::XAxis::Epoch,
+            reference: None,
             y_desc: "Lipschitz constant (log scale)".to_owned(),
             scale: Scale::Log,
             fit: Fit::All,
@@ -59,6 +61,8 @@ fn panels(runs: &[RunLog]) -> Vec<Panel> {
         },
         Panel {
             caption: "test accuracy (● validation-selected epoch)".to_owned(),
+            x_axis: crate::plot::panel::XAxis::Epoch,
+            reference: None,
             y_desc: "test accuracy".to_owned(),
             scale: Scale::Accuracy,
             fit: Fit::SecondHalf,

@@ -117,10 +117,24 @@ impl Fit {
     }
 }
 
+/// The x axis of a panel.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum XAxis {
+    /// Training epochs, shared by the panels of a figure, a marker every few points.
+    Epoch,
+    /// A measured quantity (ε, a fraction, …) titled `desc`: fitted to the panel's own points,
+    /// a marker and a ± std error bar at every point.
+    Value(String),
+}
+
 /// One panel of a grid.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Panel {
     pub(crate) caption: String,
+    /// What x is.
+    pub(crate) x_axis: XAxis,
+    /// The style of a reference row drawn thicker (BP), if any.
+    pub(crate) reference: Option<usize>,
     /// Axis title; an accuracy axis adds its range in percent.
     pub(crate) y_desc: String,
     pub(crate) scale: Scale,
@@ -235,6 +249,29 @@ fn runs(n: usize, keep: impl Fn(usize) -> bool) -> Vec<Vec<usize>> {
     out
 }
 
+/// Vertical mean ± std bars with caps at the points of `l` that have a std, within `lo … hi`.
+fn error_bars<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+    area: &DrawingArea<DB, CT>,
+    l: &Line,
+    (lo, hi): (f64, f64),
+    c: RGBColor,
+) -> Result<()> {
+    for ((&x, &m), &s) in l.x.iter().zip(&l.mean).zip(&l.std) {
+        if !(x.is_finite() && m.is_finite() && s.is_finite()) {
+            continue;
+        }
+        let (a, b) = ((m - s).clamp(lo, hi), (m + s).clamp(lo, hi));
+        pe(area.draw(&PathElement::new(vec![(x, a), (x, b)], c.stroke_width(1))))?;
+        for y in [a, b] {
+            pe(area.draw(
+                &(EmptyElement::at((x, y))
+                    + PathElement::new(vec![(-4, 0), (4, 0)], c.stroke_width(1))),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
 /// Draws the rows of `p` into a plotting area whose y axis spans `lo … hi`.
 fn draw_rows<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
     area: &DrawingArea<DB, CT>,
@@ -266,14 +303,18 @@ fn draw_rows<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
             }
         }
     }
+    let every = matches!(p.x_axis, XAxis::Value(_));
     for r in &p.rows {
         let c = colour(r.style);
         let style = ShapeStyle {
             color: c.to_rgba(),
             filled: false,
-            stroke_width: 2,
+            stroke_width: if p.reference == Some(r.style) { 4 } else { 2 },
         };
         for (k, l) in r.lines.iter().enumerate() {
+            if every {
+                error_bars(area, l, (lo, hi), c)?;
+            }
             let pts: Vec<(f64, f64)> = l.x.iter().copied().zip(l.mean.iter().copied()).collect();
             for piece in clip(&pts, lo, hi, log) {
                 if l.dashed {
@@ -284,7 +325,7 @@ fn draw_rows<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
             }
             if k == 0 {
                 for (i, &(x, y)) in pts.iter().enumerate() {
-                    if i % MARK_EVERY == r.style % MARK_EVERY
+                    if (every || i % MARK_EVERY == r.style % MARK_EVERY)
                         && y.is_finite()
                         && (lo..=hi).contains(&y)
                     {
@@ -357,6 +398,10 @@ pub(crate) fn draw_panel<DB: DrawingBackend>(
     (x_min, x_max): (f64, f64),
 ) -> Result<()> {
     let (lo, hi) = p.y_range();
+    let (x_desc, x_tick): (&str, fn(f64) -> String) = match &p.x_axis {
+        XAxis::Epoch => ("epoch", epoch_tick),
+        XAxis::Value(d) => (d.as_str(), value_tick),
+    };
     let builder = |area| {
         let mut b = ChartBuilder::on(area);
         b.caption(&p.caption, ("sans-serif", 19))
@@ -374,9 +419,9 @@ pub(crate) fn draw_panel<DB: DrawingBackend>(
             ))?;
             pe(chart
                 .configure_mesh()
-                .x_desc("epoch")
+                .x_desc(x_desc)
                 .y_desc(&p.y_desc)
-                .x_label_formatter(&|v| epoch_tick(*v))
+                .x_label_formatter(&|v| x_tick(*v))
                 .y_label_formatter(&|v| log_tick(*v))
                 .label_style(("sans-serif", 14))
                 .axis_desc_style(("sans-serif", 15))
@@ -396,9 +441,9 @@ pub(crate) fn draw_panel<DB: DrawingBackend>(
             );
             pe(chart
                 .configure_mesh()
-                .x_desc("epoch")
+                .x_desc(x_desc)
                 .y_desc(desc)
-                .x_label_formatter(&|v| epoch_tick(*v))
+                .x_label_formatter(&|v| x_tick(*v))
                 .y_label_formatter(&|v| percent_tick(*v, d))
                 .label_style(("sans-serif", 14))
                 .axis_desc_style(("sans-serif", 15))
@@ -483,6 +528,48 @@ pub(crate) fn epoch_range<'a>(panels: impl IntoIterator<Item = &'a Panel>) -> (f
     (lo, hi)
 }
 
+/// The x range of a [`XAxis::Value`] panel: its points, widened by 8 % of their span on each side
+/// (0 … 2x around a single positive value x, else ± 0.05) so that the end markers and error bars are not cut.
+pub(crate) fn value_range(p: &Panel) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for x in p
+        .rows
+        .iter()
+        .flat_map(|r| &r.lines)
+        .flat_map(|l| &l.x)
+        .filter(|x| x.is_finite())
+    {
+        lo = lo.min(*x);
+        hi = hi.max(*x);
+    }
+    if lo > hi {
+        return (0.0, 1.0);
+    }
+    if hi > lo {
+        let pad = 0.08 * (hi - lo);
+        (lo - pad, hi + pad)
+    } else if lo > 0.0 {
+        (0.0, 2.0 * lo)
+    } else {
+        (lo - 0.05, lo + 0.05)
+    }
+}
+
+/// A tick label of a value axis: up to four decimals, trailing zeros dropped ("0.05", "1").
+#[must_use]
+pub(crate) fn value_tick(v: f64) -> String {
+    if !v.is_finite() {
+        return String::new();
+    }
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
 /// A figure: a title, a grid of panels (one inner vector per grid row) and one legend with notes
 /// below them.
 pub(crate) struct Figure<'a> {
@@ -520,10 +607,14 @@ impl Figure<'_> {
         let top = pe(top.titled(self.title, ("sans-serif", 22)))?;
         let cols = self.cols();
         let areas = top.split_evenly((self.panels.len().max(1), cols));
-        let x = epoch_range(self.panels.iter().flatten());
+        let epochs = epoch_range(self.panels.iter().flatten());
         for (i, row) in self.panels.iter().enumerate() {
             for (j, p) in row.iter().enumerate() {
                 if let Some(area) = areas.get(i * cols + j) {
+                    let x = match p.x_axis {
+                        XAxis::Epoch => epochs,
+                        XAxis::Value(_) => value_range(p),
+                    };
                     draw_panel(area, p, x)?;
                 }
             }

@@ -41,6 +41,8 @@ fn row(y: &[f64], diverged: bool) -> panel::Row {
 fn axes_leave_out_diverged_rows_and_the_epochs_before_the_fit() {
     let mut p = panel::Panel {
         caption: String::new(),
+        x_axis: panel::XAxis::Epoch,
+        reference: None,
         y_desc: String::new(),
         scale: panel::Scale::Log,
         fit: panel::Fit::All,
@@ -109,6 +111,8 @@ fn second_half_fit_is_per_row_and_keeps_the_selected_epoch() {
     short.selected = Some((1.0, 0.933));
     let p = panel::Panel {
         caption: String::new(),
+        x_axis: panel::XAxis::Epoch,
+        reference: None,
         y_desc: String::new(),
         scale: panel::Scale::Accuracy,
         fit: panel::Fit::SecondHalf,
@@ -122,4 +126,29 @@ fn second_half_fit_is_per_row_and_keeps_the_selected_epoch() {
         (0.75..0.80).contains(&lo) && (0.97..0.99).contains(&hi),
         "{lo} {hi}"
     );
+}
+
+#[test]
+fn value_axis_ticks_and_range() {
+    assert_eq!(panel::value_tick(0.05), "0.05");
+    assert_eq!(panel::value_tick(1.0), "1");
+    assert_eq!(panel::value_tick(-0.00001), "0");
+    let mut r = row(&[0.5, 0.4], false);
+    r.lines[0].x = vec![0.1, 0.5];
+    let mut p = panel::Panel {
+        caption: String::new(),
+        x_axis: panel::XAxis::Value("ε".into()),
+        reference: None,
+        y_desc: String::new(),
+        scale: panel::Scale::Accuracy,
+        fit: panel::Fit::All,
+        fit_diverged: true,
+        rows: vec![r],
+    };
+    let (lo, hi) = panel::value_range(&p);
+    assert!((lo - 0.068).abs() < 1e-12 && (hi - 0.532).abs() < 1e-12);
+    p.rows[0].lines[0].x = vec![0.01, 0.01];
+    assert_eq!(panel::value_range(&p), (0.0, 0.02));
+    p.rows.clear();
+    assert_eq!(panel::value_range(&p), (0.0, 1.0));
 }
