@@ -57,7 +57,12 @@ fn epoch_training_time_is_reported_apart_from_the_measurements() {
         let train_s = number_after(t, "samples in ");
         let epoch_s = row.split_whitespace().last().unwrap();
         let epoch_s: f64 = epoch_s.trim_end_matches('s').parse().unwrap();
-        assert!(train_s > 0.0 && train_s <= epoch_s + 1e-3, "{t} / {row}");
+        // The epoch's seconds are printed to 10 ms, the training's to 1 ms: compare within
+        // the two roundings (a digits epoch can take under 5 ms, printed "0.00s").
+        assert!(
+            train_s > 0.0 && train_s - 5e-4 <= epoch_s + 5e-3,
+            "{t} / {row}"
+        );
         // samples/s = samples / seconds, with the seconds printed to 1 ms.
         let rate = number_after(t, "(");
         assert!(
