@@ -11,8 +11,8 @@
 # 3. for each model and target, builds the `icount` firmware program with LIFTED_MODEL pointing
 #    at the model (target dir firmware/target/icount, so the normal builds stay untouched) and runs
 #    it under QEMU with the plugin, counting instructions between `region_begin` and `region_end`;
-# 4. prints, per configuration, one inference and each certificate (l2 with the internal radii,
-#    linf), the multiply-accumulates (MACs, counted analytically by the program from the update
+# 4. prints, per configuration, one inference and each certificate (the input certificate in l2
+#    and linf, and l2 with the internal radii, `certify_with_internal`), the multiply-accumulates (MACs, counted analytically by the program from the update
 #    schedule) and instructions per MAC; then every layer's kernels before/after (and the
 #    hand-written kernel on thumbv7em).
 #
@@ -152,7 +152,7 @@ fi
 
 # --- Tables.
 echo
-echo "One inference and one certificate (instructions executed, net of the markers):"
+echo "One inference and its certificates (instructions executed, net of the markers):"
 awk -F'\t' '
   NR == 1 { next }
   { key = $1 "\t" $2 "\t" $3 }
@@ -160,11 +160,12 @@ awk -F'\t' '
   $5 == "infer" { inf[key] = $8; macs[key] = $6 }
   $5 == "certify-l2" { l2[key] = $8 }
   $5 == "certify-linf" { li[key] = $8 }
+  $5 == "certify-l2-internal" { lf[key] = $8 }
   END {
-    printf "%-10s %-12s %-4s %10s %9s %9s %11s %12s %8s %8s\n", "model", "machine", "core", "infer", "MACs", "insn/MAC", "cert l2", "cert linf", "l2 %", "linf %"
+    printf "%-10s %-12s %-4s %10s %9s %9s %8s %9s %10s %7s %7s %9s\n", "model", "machine", "core", "infer", "MACs", "insn/MAC", "cert l2", "cert linf", "l2+intern", "l2 %", "linf %", "l2+int %"
     for (i = 1; i <= n; i++) {
       k = order[i]; split(k, f, "\t")
-      printf "%-10s %-12s %-4s %10d %9d %9.3f %11d %12d %7.2f%% %7.2f%%\n", f[1], f[2], f[3], inf[k], macs[k], inf[k] / macs[k], l2[k], li[k], 100 * l2[k] / inf[k], 100 * li[k] / inf[k]
+      printf "%-10s %-12s %-4s %10d %9d %9.3f %8d %9d %10d %6.2f%% %6.2f%% %8.2f%%\n", f[1], f[2], f[3], inf[k], macs[k], inf[k] / macs[k], l2[k], li[k], lf[k], 100 * l2[k] / inf[k], 100 * li[k] / inf[k], 100 * lf[k] / inf[k]
     }
   }' "$results"
 

@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use lifted_core::write::Blob;
-use lifted_core::{certify, infer, ModelView, Norm, Workspace};
+use lifted_core::{certify, certify_with_internal, infer, ModelView, Norm, Workspace};
 
 fuzz_target!(|data: &[u8]| {
     // The first byte splits the data into a blob and input bytes.
@@ -40,6 +40,7 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     if let Ok(out) = infer(&model, &x, &mut ws) {
         let _ = certify(&model, &out, Norm::L2);
+        let _ = certify_with_internal(&model, &out);
         let _ = certify(&model, &out, Norm::Linf);
     }
 });

@@ -17,7 +17,10 @@ use std::path::PathBuf;
 
 use lifted_core::bounds::{compute, monotone_step, spectral::spectral_upper, Limits};
 use lifted_core::write::{Blob, LayerParams, ModelParams};
-use lifted_core::{certify, infer, Activation, Family, Init, ModelView, Norm, Schedule, Workspace};
+use lifted_core::{
+    certify, certify_with_internal, infer, Activation, Family, Init, ModelView, Norm, Schedule,
+    Workspace,
+};
 
 /// xorshift64; the same generator and seed as the firmware's input (`firmware/src/bin/icount.rs`).
 struct XorShift(u64);
@@ -99,7 +102,10 @@ fn build(p: &ModelParams) -> Result<(Blob, String), String> {
     let mut buf = vec![0.0f32; Workspace::required(&view)];
     let mut ws = Workspace::new(&mut buf);
     let o = infer(&view, &input(p.input_dim), &mut ws).map_err(|e| e.to_string())?;
-    let (c2, ci) = (certify(&view, &o, Norm::L2), certify(&view, &o, Norm::Linf));
+    let (c2, ci) = (
+        certify_with_internal(&view, &o),
+        certify(&view, &o, Norm::Linf),
+    );
     let summary = format!(
         "constants {}, class {} margin {} float-error {} radius-l2 {} ({:?}) radius-linf {} ({:?}) internal {:?}",
         if c.cert.valid { "valid" } else { "INVALID" },

@@ -56,9 +56,9 @@ pub struct Certificate {
     /// Why the input certificate was refused, if it was.
     pub rejection: Option<Rejection>,
     /// ℓ2 radii for perturbations of hidden blocks z_1 … z_{L−1} (the remaining layers run
-    /// forward), one per hidden layer; 0 where refused. Computed with the ℓ2 certificate only
-    /// (they do not depend on the input norm) and only when the model deploys the forward pass;
-    /// empty otherwise.
+    /// forward), one per hidden layer; 0 where refused. Computed by [`certify_with_internal`]
+    /// only (they do not depend on the input norm), and only when the model deploys the forward
+    /// pass; empty otherwise.
     pub internal: Vec<f32, MAX_LAYERS>,
 }
 
@@ -155,24 +155,48 @@ fn margin_failure(j: usize) -> Radius {
     (0.0, j, Some(Rejection::Margin { against: j as u16 }))
 }
 
-/// Certifies the prediction of `outcome` against input perturbations in `norm` (and, with
-/// [`Norm::L2`], hidden-layer perturbations), following docs/method.md §8.7: the float error of the margin
-/// at x and over the ball is subtracted before dividing by the per-class-pair Lipschitz constant.
+/// Certifies the prediction of `outcome` against input perturbations in `norm`, following
+/// docs/method.md §8.7: the float error of the margin at x and over the ball is subtracted before
+/// dividing by the per-class-pair Lipschitz constant. The internal radii are left empty; ask for
+/// them with [`certify_with_internal`].
+///
+/// Costs one pass over the classes after [`crate::infer()`].
+///
+/// ```
+/// # use lifted_core::{certify, infer, Norm, ModelView, Workspace};
+/// # fn demo(model: &ModelView<'_>, x: &[f32], buf: &mut [f32]) -> Result<(), lifted_core::Error> {
+/// let mut ws = Workspace::new(buf);
+/// let outcome = infer(model, x, &mut ws)?;
+/// let cert = certify(model, &outcome, Norm::L2);
+/// if cert.certifies(0.3) {
+///     // every x′ with ‖x′ − x‖₂ ≤ 0.3 gets `cert.class` from `infer`
+/// }
+/// # Ok(()) }
+/// ```
+pub fn certify(model: &ModelView<'_>, outcome: &Outcome<'_>, norm: Norm) -> Certificate {
+    let spec = &model.header().cert;
+    if HAS_FPU && spec.valid && outcome.logits.len() == model.classes() {
+        return certify_input(model, outcome, norm);
+    }
+    certify_any(model, outcome, norm, false)
+}
+
+/// [`certify`] in [`Norm::L2`] together with the ℓ2 radii for perturbations of the hidden blocks
+/// (docs/method.md §8.7; [`Certificate::internal`]), which are computed only when the model
+/// deploys the forward pass (empty otherwise). The input certificate is the one [`certify`] gives.
 ///
 /// Costs O(C·L) after [`crate::infer()`]: one pass over the classes for the input certificate and
 /// (usually in the same pass) the first internal radius, and one more per further hidden layer.
-pub fn certify(model: &ModelView<'_>, outcome: &Outcome<'_>, norm: Norm) -> Certificate {
-    let spec = &model.header().cert;
-    if !spec.valid || outcome.logits.len() != model.classes() {
-        return certify_any(model, outcome, norm);
+pub fn certify_with_internal(model: &ModelView<'_>, outcome: &Outcome<'_>) -> Certificate {
+    if model.layers() < 2 || !model.is_forward_deployment() {
+        // No internal radius to compute.
+        return certify(model, outcome, Norm::L2);
     }
-    if norm == Norm::L2 && model.layers() >= 2 && model.is_forward_deployment() {
+    let spec = &model.header().cert;
+    if spec.valid && outcome.logits.len() == model.classes() {
         return certify_forward_l2(model, outcome);
     }
-    if HAS_FPU {
-        return certify_input(model, outcome, norm);
-    }
-    certify_any(model, outcome, norm)
+    certify_any(model, outcome, Norm::L2, true)
 }
 
 /// Whether f32 arithmetic and comparisons are instructions (every target but soft-float Arm, as in
@@ -195,9 +219,15 @@ fn input_error(model: &ModelView<'_>, outcome: &Outcome<'_>) -> f32 {
 /// The smallest f32 above √2 (√2 rounds down to 0x3fb504f3 in f32).
 const SQRT2_UP: f32 = f32::from_bits(0x3fb5_04f4);
 
-/// [`certify`] by the reference rule, [`margin_radius`], for every case.
+/// [`certify`] (or with `internal`, [`certify_with_internal`]) by the reference rule,
+/// [`margin_radius`], for every case.
 #[inline(never)]
-fn certify_any(model: &ModelView<'_>, outcome: &Outcome<'_>, norm: Norm) -> Certificate {
+fn certify_any(
+    model: &ModelView<'_>,
+    outcome: &Outcome<'_>,
+    norm: Norm,
+    internal_radii: bool,
+) -> Certificate {
     let spec = &model.header().cert;
     let l = model.layers();
     let logits = outcome.logits;
@@ -214,9 +244,9 @@ fn certify_any(model: &ModelView<'_>, outcome: &Outcome<'_>, norm: Norm) -> Cert
             Norm::L2 => margin_radius(logits, c, model.pairs_l2(), err, spec.eps_l2_max),
             Norm::Linf => margin_radius(logits, c, model.pairs_inf(), err, spec.eps_inf_max),
         };
-        // Internal radii only with ℓ2 on a forward deployment; a non-finite logit (`None`)
-        // leaves them empty.
-        if first.is_some() && norm == Norm::L2 && model.is_forward_deployment() {
+        // Internal radii only on request, with ℓ2, on a forward deployment; a non-finite logit
+        // (`None`) leaves them empty.
+        if internal_radii && first.is_some() && norm == Norm::L2 && model.is_forward_deployment() {
             for k in 1..l {
                 let _ = internal.push(internal_radius(model, outcome, k));
             }
@@ -258,7 +288,7 @@ fn internal_radius(model: &ModelView<'_>, outcome: &Outcome<'_>, k: usize) -> f3
     }
 }
 
-/// [`certify`] for ℓ2 on a forward deployment with valid constants, L ≥ 2 and C logits: the input
+/// [`certify_with_internal`] on a forward deployment with valid constants, L ≥ 2 and C logits: the input
 /// certificate and the first internal radius from one pass over the classes ([`radii_two`]), the
 /// further internal radii from [`margin_radius`]; what that pass does not decide goes to
 /// [`certify_any`].
@@ -282,12 +312,11 @@ fn certify_forward_l2(model: &ModelView<'_>, outcome: &Outcome<'_>) -> Certifica
                 internal,
             }
         }
-        None => certify_any(model, outcome, Norm::L2),
+        None => certify_any(model, outcome, Norm::L2, true),
     }
 }
 
-/// [`certify`] with valid constants and C logits where no internal radius is computed (ℓ∞, or ℓ2
-/// on a model that is not a forward deployment or has one layer): the input certificate from
+/// [`certify`] with valid constants and C logits (no internal radius): the input certificate from
 /// [`column_pass`] with one column; what that pass does not decide goes to [`certify_any`].
 #[inline(never)]
 fn certify_input(model: &ModelView<'_>, outcome: &Outcome<'_>, norm: Norm) -> Certificate {
@@ -302,7 +331,7 @@ fn certify_input(model: &ModelView<'_>, outcome: &Outcome<'_>, norm: Norm) -> Ce
             rejection: None,
             internal: Vec::new(),
         },
-        None => certify_any(model, outcome, norm),
+        None => certify_any(model, outcome, norm, false),
     }
 }
 
@@ -554,8 +583,14 @@ mod tests {
     use std::vec::Vec as StdVec;
 
     /// The rule of docs/method.md §8.7 written plainly, one column at a time with `pair_index` (the form
-    /// `certify` had before its single-pass loops); `certify` must give the same bits.
-    fn reference(model: &ModelView<'_>, outcome: &Outcome<'_>, norm: Norm) -> Certificate {
+    /// `certify` had before its single-pass loops); `certify` (`internal_radii` false) and
+    /// `certify_with_internal` (ℓ2, `internal_radii` true) must give the same bits.
+    fn reference(
+        model: &ModelView<'_>,
+        outcome: &Outcome<'_>,
+        norm: Norm,
+        internal_radii: bool,
+    ) -> Certificate {
         fn radius(
             logits: &[f32],
             c: usize,
@@ -649,7 +684,7 @@ mod tests {
         };
         let (r, binding, rej) = radius(logits, outcome.class, pairs, err, cap);
         (cert.radius, cert.binding, cert.rejection) = (r, binding as u16, rej);
-        if norm == Norm::L2 && model.is_forward_deployment() {
+        if internal_radii && norm == Norm::L2 && model.is_forward_deployment() {
             for k in 1..l {
                 let e = internal_err(model, outcome, k);
                 let pairs = model.pairs_internal(k);
@@ -765,7 +800,7 @@ mod tests {
     #[test]
     fn certificates_match_the_plain_rule_bit_for_bit() {
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-        let mut accepted = 0;
+        let (mut accepted, mut with_internal) = (0, 0);
         for _ in 0..400 {
             let p = model(&mut rng);
             let limits = Limits {
@@ -824,12 +859,21 @@ mod tests {
                     for norm in [Norm::L2, Norm::Linf] {
                         let got = certify(&m, &t, norm);
                         accepted += usize::from(got.rejection.is_none());
-                        assert_eq!(bits(&got), bits(&reference(&m, &t, norm)));
+                        assert!(got.internal.is_empty());
+                        assert_eq!(bits(&got), bits(&reference(&m, &t, norm, false)));
                     }
+                    let got = certify_with_internal(&m, &t);
+                    let want = reference(&m, &t, Norm::L2, true);
+                    assert_eq!(bits(&got), bits(&want));
+                    with_internal += usize::from(!got.internal.is_empty());
                 }
             }
         }
         assert!(accepted > 100, "only {accepted} certificates accepted");
+        assert!(
+            with_internal > 100,
+            "internal radii only {with_internal} times"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! through [`infer_and_certify_with`], so that they cannot drift apart (e.g. certify one norm with
 //! another rule, or skip one).
 
-use crate::certify::{certify, Certificate, Norm};
+use crate::certify::{certify, certify_with_internal, Certificate, Norm};
 use crate::error::Error;
 use crate::infer::{infer_with, Outcome, Workspace};
 use crate::kernels::{Kernels, Portable};
@@ -15,13 +15,14 @@ use crate::model::ModelView;
 pub struct Certified<'w> {
     /// The inference: logits, class, runner-up, margin, float-error track.
     pub outcome: Outcome<'w>,
-    /// [`certify`] in [`Norm::L2`].
+    /// [`certify_with_internal`]: the ℓ2 certificate with the internal radii.
     pub l2: Certificate,
     /// [`certify`] in [`Norm::Linf`].
     pub linf: Certificate,
 }
 
-/// [`infer_with`] `kernels`, then [`certify`] in ℓ2 and in ℓ∞.
+/// [`infer_with`] `kernels`, then [`certify_with_internal`] (ℓ2 and the internal radii) and
+/// [`certify`] in ℓ∞.
 ///
 /// # Errors
 /// Those of [`infer_with`] (input length, NaN/Inf or out-of-range input, workspace too small).
@@ -32,7 +33,7 @@ pub fn infer_and_certify_with<'w, K: Kernels + ?Sized>(
     ws: &'w mut Workspace<'_>,
 ) -> Result<Certified<'w>, Error> {
     let outcome = infer_with(kernels, model, input, ws)?;
-    let l2 = certify(model, &outcome, Norm::L2);
+    let l2 = certify_with_internal(model, &outcome);
     let linf = certify(model, &outcome, Norm::Linf);
     Ok(Certified { outcome, l2, linf })
 }

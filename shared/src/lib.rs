@@ -37,7 +37,7 @@ pub mod reference;
 #[cfg(feature = "alloc")]
 pub mod write;
 
-pub use certify::{certify, Certificate, Norm, Rejection};
+pub use certify::{certify, certify_with_internal, Certificate, Norm, Rejection};
 pub use config::{Activation, Family, Init, Schedule, MAX_LAYERS, MAX_SWEEPS};
 pub use decide::{infer_and_certify, infer_and_certify_with, Certified};
 pub use downstream::{downstream, downstream_scratch};

@@ -82,8 +82,15 @@ fn family_b_top_down_tail_at_k0_is_not_certified_as_a_forward_pass() {
     );
     let (c2, _, _) = run(&m, &[0.4999, 0.5001], Norm::L2);
     assert_eq!(c2, 1);
-    // No internal radii: the final hidden state does not feed forward to the logits.
+    // No internal radii, even on request: the final hidden state does not feed forward to the
+    // logits.
     assert!(cert.internal.is_empty());
+    let mut buf = vec![0.0f32; Workspace::required(&m)];
+    let mut ws = Workspace::new(&mut buf);
+    let o = infer(&m, &[0.6, 0.4], &mut ws).unwrap();
+    let full = lifted_core::certify_with_internal(&m, &o);
+    assert!(full.internal.is_empty());
+    assert_eq!(full.radius.to_bits(), cert.radius.to_bits());
 
     // ℓ∞ at (0.56, 0.44): the corner (0.46, 0.54) at ℓ∞ distance 0.1 is classified 1, so the
     // ℓ∞ radius must stay below 0.06 (the exact ℓ∞ distance to the boundary).

@@ -1,5 +1,6 @@
-//! Exact instruction counts under QEMU (docs/toolchain.md §8): runs one inference and one
-//! certificate of each norm on the embedded model (`LIFTED_MODEL`), then every layer's kernels —
+//! Exact instruction counts under QEMU (docs/toolchain.md §8): runs one inference, the input
+//! certificate of each norm and the ℓ2 certificate with the internal radii on the embedded model
+//! (`LIFTED_MODEL`), then every layer's kernels —
 //! the kernels before this change (`kernels_baseline`), the current portable ones and, on
 //! `thumbv7em-none-eabihf`, the hand-written one (`lifted-kernel-m4`, which
 //! `lifted_firmware::infer` uses there) — each between the marker functions [`region_begin`] and
@@ -22,7 +23,9 @@ use lifted_firmware::infer;
 use lifted_firmware::kernels_baseline;
 use lifted_firmware::lifted_core::kernels;
 use lifted_firmware::lifted_core::schedule::{Update, Updates};
-use lifted_firmware::lifted_core::{certify, Activation, Family, ModelView, Norm, Workspace};
+use lifted_firmware::lifted_core::{
+    certify, certify_with_internal, Activation, Family, ModelView, Norm, Workspace,
+};
 use lifted_firmware::{exit, hprintln, MODEL};
 
 static mut MARK: u32 = 0;
@@ -240,7 +243,8 @@ fn main() -> ! {
     failed |= !edge_shapes();
     regions.run("empty", 0, (), |()| ());
 
-    // One inference, then one certificate per norm (the l2 one includes the internal radii).
+    // One inference, then the input certificate in each norm, then the l2 one with the internal
+    // radii.
     let mut buf = [0.0f32; WS];
     let mut ws = Workspace::new(&mut buf);
     let macs = inference_macs(&model);
@@ -258,6 +262,13 @@ fn main() -> ! {
     let ci = regions.run("certify-linf", 0, (&model, &outcome), |(m, o)| {
         certify(m, o, Norm::Linf)
     });
+    let cf = regions.run("certify-l2-internal", 0, (&model, &outcome), |(m, o)| {
+        certify_with_internal(m, o)
+    });
+    if cf.radius.to_bits() != c2.radius.to_bits() || cf.rejection != c2.rejection {
+        hprintln!("certify_with_internal's input certificate differs from certify's");
+        failed = true;
+    }
     hprintln!(
         "result class {} margin {} radius-l2 {} ({:?}) radius-linf {} ({:?}) internal {:?}",
         outcome.class,
@@ -266,7 +277,7 @@ fn main() -> ! {
         c2.rejection,
         ci.radius,
         ci.rejection,
-        c2.internal
+        cf.internal
     );
 
     // Kernels, layer by layer, on the model's weights: y = f(W x + b), then z = Wᵀ y.

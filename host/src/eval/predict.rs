@@ -8,7 +8,9 @@
 
 use anyhow::{ensure, Result};
 use indicatif::{ParallelProgressIterator, ProgressBar, ProgressStyle};
-use lifted_core::{certify, infer, Certificate, Error, ModelView, Norm, Workspace};
+use lifted_core::{
+    certify, certify_with_internal, infer, Certificate, Error, ModelView, Norm, Workspace,
+};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -143,7 +145,7 @@ pub fn predict(
                         class: Some(o.class),
                         margin: o.margin,
                         error: None,
-                        l2: with_certificates.then(|| certify(model, &o, Norm::L2)),
+                        l2: with_certificates.then(|| certify_with_internal(model, &o)),
                         linf: with_certificates.then(|| certify(model, &o, Norm::Linf)),
                         hidden_l2: if with_certificates {
                             (1..model.layers())

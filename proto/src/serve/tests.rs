@@ -10,7 +10,7 @@ use embedded_hal_mock::eh1::serial::{Mock as Serial, Transaction as Io};
 use embedded_hal_nb::nb;
 use embedded_hal_nb::serial::ErrorKind as UartError;
 use lifted_core::write::Blob;
-use lifted_core::{certify, infer, Norm, Workspace};
+use lifted_core::{certify, certify_with_internal, infer, Norm, Workspace};
 
 use super::*;
 use crate::frame::{
@@ -92,7 +92,7 @@ fn answer_frame(model: &ModelView<'_>, id: u32, x: &[f32]) -> (Vec<u8>, u16) {
     let mut ws = Workspace::new(&mut buf);
     let out = infer(model, x, &mut ws).unwrap();
     let (l2, linf) = (
-        certify(model, &out, Norm::L2),
+        certify_with_internal(model, &out),
         certify(model, &out, Norm::Linf),
     );
     let (mut lb, mut ib) = (vec![0; 4 * model.classes()], vec![0; 4 * MAX_LAYERS]);

@@ -5,7 +5,7 @@ use super::*;
 use crate::frame::{encode_vec, F32s};
 use lifted_core::write::Blob;
 // The reference path: `infer` and `certify` called directly, not through `infer_and_certify`.
-use lifted_core::{certify, infer, Norm};
+use lifted_core::{certify, certify_with_internal, infer, Norm};
 
 /// The model the `serve` programs embed by default.
 const DEMO: &[u8] = include_bytes!("../../../firmware/models/demo.lfm");
@@ -104,7 +104,7 @@ fn expect_answer(server: &mut Server<'_>, model: &ModelView<'_>, id: u32, x: &[f
     let mut ws = Workspace::new(&mut ws);
     let out = infer(model, x, &mut ws).expect("a valid input");
     let (l2, linf) = (
-        certify(model, &out, Norm::L2),
+        certify_with_internal(model, &out),
         certify(model, &out, Norm::Linf),
     );
     let (mut lb, mut ib) = (vec![0; 4 * model.classes()], vec![0; 4 * MAX_LAYERS]);

@@ -7,7 +7,9 @@
 use std::collections::VecDeque;
 
 use embedded_io::{ErrorKind as IoError, ErrorType, Read, Write};
-use lifted_core::{certify, infer, Aligned, ModelView, Norm, Workspace, MAX_LAYERS};
+use lifted_core::{
+    certify, certify_with_internal, infer, Aligned, ModelView, Norm, Workspace, MAX_LAYERS,
+};
 use lifted_proto::frame::{
     self, encode_vec, Answer, ErrorFrame, ErrorKind, F32s, Ready, Request, Response,
 };
@@ -155,7 +157,7 @@ fn reference(model: &ModelView<'_>, id: u32, x: &[f32]) -> Vec<u8> {
     let mut ws = Workspace::new(&mut buf);
     let out = infer(model, x, &mut ws).unwrap();
     let (l2, linf) = (
-        certify(model, &out, Norm::L2),
+        certify_with_internal(model, &out),
         certify(model, &out, Norm::Linf),
     );
     let (mut lb, mut ib) = (vec![0; 4 * model.classes()], vec![0; 4 * MAX_LAYERS]);
