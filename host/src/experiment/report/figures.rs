@@ -4,8 +4,9 @@
 //! Every curve is the mean over the seeds logged at that epoch, with a band of ± one sample
 //! standard deviation over those seeds where there are two or more. Rows that diverged
 //! ([`crate::plot::axes::diverged`]: last Lipschitz estimate above 100× the median of the rows of
-//! the same data set and N_train, or not finite) are left out of Figure 1's axis ranges and cut
-//! off at the edge with a marker; the robustness panels keep them in their range (their values are
+//! the same data set and N_train, or not finite) get a Lipschitz panel of their own in Figure 1
+//! (the main one leaves them out) and are left out of its test-accuracy axis range, cut off at
+//! the edge with a marker; the robustness panels keep them in their range (their values are
 //! accuracies in 0 … 1 and the diverged rows hold the only non-zero certified accuracies of the
 //! paper's rows). Accuracy axes are fitted to the data, not 0 … 1: Figure 1's test accuracy to the
 //! second half of each row's epochs (where validation selects) and its selected epoch, the
@@ -207,7 +208,32 @@ fn accuracy_panel(
     }
 }
 
-/// Figure 1's panels: per N_train, the Lipschitz panel and the test-accuracy panel.
+/// The Lipschitz panel of `rows` (estimate solid, bound dashed, log scale).
+fn lipschitz_panel(rows: &[&RowCurves<'_>], caption: String, fit_diverged: bool) -> Panel {
+    Panel {
+        caption,
+        x_axis: crate::plot::panel::XAxis::Epoch,
+        reference: None,
+        y_desc: "Lipschitz estimate and bound (log scale)".to_owned(),
+        scale: Scale::Log,
+        fit: Fit::All,
+        fit_diverged,
+        rows: rows
+            .iter()
+            .map(|r| Row {
+                label: r.label.clone(),
+                style: r.index,
+                lines: vec![r.lip_estimate.clone(), r.lip_bound.clone()],
+                selected: None,
+                diverged: r.diverged,
+            })
+            .collect(),
+    }
+}
+
+/// Figure 1's panels: per N_train, the Lipschitz panel of the rows that did not diverge, the
+/// test-accuracy panel and, where some row diverged, the Lipschitz panel of the diverged rows on
+/// an axis of their own.
 pub(super) fn figure1_panels(
     exp: &Experiment,
     loaded: &[Loaded],
@@ -217,25 +243,13 @@ pub(super) fn figure1_panels(
         .iter()
         .map(|&n| {
             let rows = group_rows(exp, loaded, ds, n);
-            let lip = Panel {
-                caption: format!("N_train = {n}: Lipschitz estimate (solid), bound (dashed)"),
-                x_axis: crate::plot::panel::XAxis::Epoch,
-                reference: None,
-                y_desc: "Lipschitz estimate and bound (log scale)".to_owned(),
-                scale: Scale::Log,
-                fit: Fit::All,
-                fit_diverged: false,
-                rows: rows
-                    .iter()
-                    .map(|r| Row {
-                        label: r.label.clone(),
-                        style: r.index,
-                        lines: vec![r.lip_estimate.clone(), r.lip_bound.clone()],
-                        selected: None,
-                        diverged: r.diverged,
-                    })
-                    .collect(),
-            };
+            let (gone, kept): (Vec<&RowCurves<'_>>, Vec<&RowCurves<'_>>) =
+                rows.iter().partition(|r| r.diverged);
+            let lip = lipschitz_panel(
+                &kept,
+                format!("N_train = {n}: Lipschitz estimate (solid), bound (dashed)"),
+                false,
+            );
             let acc = accuracy_panel(
                 &rows,
                 format!("N_train = {n}: test accuracy (● selected epoch)"),
@@ -244,7 +258,15 @@ pub(super) fn figure1_panels(
                 false,
                 &|r| Some(r.test_acc),
             );
-            vec![lip, acc]
+            let mut panels = vec![lip, acc];
+            if !gone.is_empty() {
+                panels.push(lipschitz_panel(
+                    &gone,
+                    format!("N_train = {n}: diverged rows, Lipschitz estimate and bound"),
+                    true,
+                ));
+            }
+            panels
         })
         .collect()
 }
@@ -388,8 +410,9 @@ pub(super) fn legend(
             diverged_labels.join("; ")
         ));
         notes.push(
-            "Figure 1's axes are fitted to the other rows; diverged curves are cut off at the edge, \
-             marked \"diverged\"."
+            "Figure 1 draws the Lipschitz curves of the diverged rows in a panel of their own (right), \
+             on their own axis; its test-accuracy axis is fitted to the other rows, diverged curves \
+             are cut off at the edge, marked \"diverged\"."
                 .to_owned(),
         );
     }

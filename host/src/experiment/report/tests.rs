@@ -309,6 +309,29 @@ fn a_row_whose_weights_blow_up_is_marked_diverged() {
         super::figures::diverged_rows(&e, &loaded, crate::data::DatasetKind::Digits, 400)
             .is_empty()
     );
+    // Figure 1: the diverged row's Lipschitz curves get a panel of their own at N_train = 200, on
+    // an axis fitted to them; the main Lipschitz panel holds the other rows only.
+    let panels = super::figures::figure1_panels(&e, &loaded, crate::data::DatasetKind::Digits);
+    let labels = |p: &crate::plot::panel::Panel| -> Vec<String> {
+        p.rows.iter().map(|r| r.label.clone()).collect()
+    };
+    assert_eq!(
+        panels[0].len(),
+        3,
+        "N_train = 200: Lipschitz, accuracy, diverged"
+    );
+    assert_eq!(panels[1].len(), 2, "N_train = 400: nothing diverged");
+    let (main, acc, gone) = (&panels[0][0], &panels[0][1], &panels[0][2]);
+    assert!(!labels(main)
+        .iter()
+        .any(|l| l.contains("arovr") || l.contains("AROVR")));
+    assert_eq!(labels(gone).len(), 1);
+    assert!(gone.rows[0].diverged && gone.fit_diverged && !main.fit_diverged);
+    assert_eq!(
+        acc.rows.len(),
+        main.rows.len() + 1,
+        "accuracy keeps every row"
+    );
     // The tables keep the row and mark it.
     for id in [
         "digits-200/bp-s0",
