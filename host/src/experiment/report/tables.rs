@@ -272,7 +272,7 @@ pub(super) fn tables_md(r: &ReportJson) -> String {
                 s,
                 "\n† Diverged: the row's last logged ‖W_{{L−1}}⋯W_0‖₂ (mean over its seeds) is more \
                  than {DIVERGED_FACTOR}× the (lower) median of this table's rows, or not finite. Kept here; \
-                 drawn off the axes of Figure 1."
+                 drawn in a Lipschitz panel of their own in Figure 1."
             );
         }
         let runs = r
